@@ -1,0 +1,41 @@
+import { defineConfig } from 'vitest/config';
+
+// Three tiers, as in the style guide: unit (pure logic, no servers), integration (each package or
+// service against the real Kafka, Temporal and FerretDB started once by the global setup) and e2e
+// (the six services wired together over the same real servers).
+export default defineConfig({
+  test: {
+    reporters: process.env.VITEST_JSON ? ['default', ['json', { outputFile: process.env.VITEST_JSON }]] : ['default'],
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['packages/*/src/**/*.spec.ts', 'services/*/src/**/*.spec.ts', 'test/unit/**/*.spec.ts'],
+          environment: 'node',
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['packages/*/test/**/*.test.ts', 'services/*/test/**/*.test.ts'],
+          globalSetup: ['packages/testkit/src/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          maxWorkers: 2,
+          environment: 'node',
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          globalSetup: ['packages/testkit/src/global-setup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          maxWorkers: 1,
+          environment: 'node',
+        },
+      },
+    ],
+  },
+});
