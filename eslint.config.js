@@ -7,7 +7,15 @@ import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
   {
-    ignores: ['**/node_modules/**', '**/dist/**', '**/*.js', '**/*.cjs', '**/*.mjs', 'bench/results/**', 'console/**'],
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      '**/*.js',
+      '**/*.cjs',
+      '**/*.mjs',
+      'bench/results/**',
+      'console/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
@@ -23,17 +31,27 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'import-x/no-cycle': ['error', { maxDepth: 10 }],
-      'no-restricted-syntax': ['error', { selector: 'TSEnumDeclaration', message: 'Use an `as const` object and a union.' }],
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'TSEnumDeclaration', message: 'Use an `as const` object and a union.' },
+      ],
     },
   },
   {
     // Temporal workflow code must be deterministic: no I/O, no Node builtins, no wall clock, no randomness.
     files: ['**/temporal/workflows/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['node:*', 'fs', 'path', 'http', 'crypto', 'mongoose', 'kafkajs'] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: ['node:*', 'fs', 'path', 'http', 'crypto', 'mongoose', 'kafkajs'] },
+      ],
       'no-restricted-properties': [
         'error',
-        { object: 'Date', property: 'now', message: 'Use the workflow clock (Date is deterministic inside workflows only via the SDK).' },
+        {
+          object: 'Date',
+          property: 'now',
+          message: 'Use the workflow clock (Date is deterministic inside workflows only via the SDK).',
+        },
         { object: 'Math', property: 'random', message: 'Use the SDK uuid4() or deterministic ids.' },
       ],
     },

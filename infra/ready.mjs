@@ -9,7 +9,9 @@ import path from 'node:path';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const require = createRequire(path.join(here, '../packages/platform/package.json'));
 const args = Object.fromEntries(
-  process.argv.slice(2).reduce((acc, v, i, a) => (v.startsWith('--') ? [...acc, [v.slice(2), a[i + 1]]] : acc), []),
+  process.argv
+    .slice(2)
+    .reduce((acc, v, i, a) => (v.startsWith('--') ? [...acc, [v.slice(2), a[i + 1]]] : acc), []),
 );
 const deadline = Date.now() + Number(args.timeout ?? 120) * 1000;
 
@@ -29,7 +31,11 @@ async function retry(name, fn) {
 
 async function kafka(brokers) {
   const { Kafka, logLevel } = require('kafkajs');
-  const admin = new Kafka({ clientId: 'leadflow-ready', brokers: brokers.split(','), logLevel: logLevel.NOTHING }).admin();
+  const admin = new Kafka({
+    clientId: 'leadflow-ready',
+    brokers: brokers.split(','),
+    logLevel: logLevel.NOTHING,
+  }).admin();
   await retry('kafka', async () => {
     await admin.connect();
     const { brokers: b } = await admin.describeCluster();

@@ -1,0 +1,241 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
+import type { Logger } from 'pino';
+import { authPlugin, type AuthPluginOptions } from '../auth/auth.plugin.js';
+import type { Metrics } from '../metrics/metrics.js';
+import {
+  withIdempotency,
+  type IdempotencyHooks,
+  type IdempotencyRouteOptions,
+  type IdempotencyStore,
+} from './idempotency.js';
+import { buildProblem, ProblemSchema, sendProblem, toProblem } from './problem.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Make this POST idempotent under `Idempotency-Key` (needs `idempotency` in createHttpApp). */
+    idempotency?: IdempotencyRouteOptions;
+  }
+}
+
+/** The Fastify instance every service builds its routes on: TypeBox schemas drive validation and OpenAPI. */
+export type HttpApp = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+export interface HttpAppOptions {
+  service: string;
+  version: string;
+  description?: string;
+  logger: Logger;
+  metrics: Metrics;
+  /** Omit only in tests of unauthenticated plumbing; every real service authenticates. */
+  auth?: AuthPluginOptions;
+  /** Named checks run by `/readyz`; each must resolve within `readinessTimeoutMs`. */
+  readiness?: Record<string, () => Promise<void>>;
+  readinessTimeoutMs?: number;
+  /** Bytes. Default 1 MiB. */
+  bodyLimit?: number;
+  idempotency?: IdempotencyStore;
+}
+
+export const CORRELATION_HEADER = 'x-correlation-id';
+const CORRELATION_PATTERN = /^[\w.:-]{1,128}$/;
+const DOCS_PREFIX = '/docs';
+
+/** A caller's correlation id is reused only if it is short and harmless; otherwise we mint one. */
+function correlationId(request: IncomingMessage): string {
+  const header = request.headers[CORRELATION_HEADER];
+  return typeof header === 'string' && CORRELATION_PATTERN.test(header) ? header : randomUUID();
+}
+
+class ReadinessTimeout extends Error {}
+
+async function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new ReadinessTimeout()), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function toHookArray<T>(hooks: T | T[] | undefined): T[] {
+  if (hooks === undefined) return [];
+  return Array.isArray(hooks) ? hooks : [hooks];
+}
+
+/**
+ * Builds a service's HTTP app without listening (the service's `main.ts` listens), with OpenAPI at
+ * `/docs`, `/healthz`, `/readyz`, `/metrics`, correlation ids, authentication, idempotency and one
+ * problem+json error handler. Register routes on the returned instance.
+ */
+export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
+  const app = fastify({
+    // pino's Logger is a FastifyBaseLogger; widening here keeps HttpApp's type independent of pino's.
+    loggerInstance: options.logger as FastifyBaseLogger,
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    genReqId: correlationId,
+    logController: new LogController({ requestIdLogLabel: 'correlationId' }),
+    // Report every invalid field at once, so a client fixes a request in one round trip.
+    ajv: { customOptions: { allErrors: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header(CORRELATION_HEADER, request.id);
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    options.metrics.httpDuration.observe(
+      {
+        method: request.method,
+        // The route template, never the raw URL: ids in paths would explode the series count.
+        route: request.is404 ? 'unmatched' : (request.routeOptions.url ?? 'unmatched'),
+        status_code: String(reply.statusCode),
+      },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  const idempotencyStore = options.idempotency;
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith(DOCS_PREFIX)) route.config = { ...route.config, public: true };
+    const idempotency = route.config?.idempotency;
+    if (idempotency === undefined) return;
+    if (idempotencyStore === undefined) {
+      throw new Error(
+        `Route ${String(route.method)} ${route.url} is idempotent but createHttpApp got no idempotency store`,
+      );
+    }
+    const hooks: IdempotencyHooks = withIdempotency(idempotencyStore, idempotency.scope, idempotency);
+    // Appended last so role and tenant checks run before a key is claimed.
+    route.preHandler = [...toHookArray(route.preHandler), hooks.preHandler];
+    route.onSend = [...toHookArray(route.onSend), hooks.onSend];
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const problem = toProblem(error, request);
+    if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+    else request.log.info({ problem: problem.type, status: problem.status }, problem.detail);
+    return sendProblem(reply, problem);
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(
+      reply,
+      buildProblem(
+        request,
+        'not_found',
+        `No route for ${request.method} ${request.url.split('?')[0] ?? ''}.`,
+      ),
+    ),
+  );
+
+  if (options.auth === undefined) app.decorateRequest('principal', null);
+  else await app.register(authPlugin, options.auth);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: options.service, version: options.version, description: options.description ?? '' },
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          apiKey: { type: 'apiKey', in: 'header', name: 'X-Api-Key' },
+        },
+      },
+      security: [{ bearerAuth: [] }, { apiKey: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: DOCS_PREFIX });
+
+  const opsSchema = { tags: ['ops'], security: [] };
+  app.get(
+    '/healthz',
+    {
+      config: { public: true },
+      schema: {
+        ...opsSchema,
+        summary: 'The process is up',
+        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+      },
+    },
+    () => ({ status: 'ok' as const }),
+  );
+
+  const checks = Object.entries(options.readiness ?? {});
+  const readinessTimeoutMs = options.readinessTimeoutMs ?? 2_000;
+  app.get(
+    '/readyz',
+    {
+      config: { public: true },
+      schema: {
+        ...opsSchema,
+        summary: 'Every dependency answers',
+        response: {
+          200: Type.Object({ status: Type.Literal('ok'), checks: Type.Array(Type.String()) }),
+          503: ProblemSchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      const failures = (
+        await Promise.all(
+          checks.map(async ([name, check]) => {
+            try {
+              await withTimeout(check(), readinessTimeoutMs);
+              return undefined;
+            } catch (error) {
+              const timedOut = error instanceof ReadinessTimeout;
+              request.log.warn(
+                { err: timedOut ? undefined : error, check: name, timedOut },
+                'readiness check failed',
+              );
+              return {
+                path: name,
+                message: timedOut ? `timed out after ${readinessTimeoutMs} ms` : 'failed',
+              };
+            }
+          }),
+        )
+      ).filter((failure) => failure !== undefined);
+      if (failures.length > 0) {
+        const names = failures.map((f) => f.path).join(', ');
+        return sendProblem(reply, buildProblem(request, 'unavailable', `Not ready: ${names}.`, failures));
+      }
+      return { status: 'ok' as const, checks: checks.map(([name]) => name) };
+    },
+  );
+
+  app.get(
+    '/metrics',
+    { config: { public: true }, schema: { ...opsSchema, summary: 'Prometheus metrics', hide: true } },
+    async (_request, reply) => {
+      reply.type(options.metrics.registry.contentType);
+      return options.metrics.registry.metrics();
+    },
+  );
+
+  return app;
+}

@@ -1,0 +1,102 @@
+import type { Envelope } from '@leadflow/contracts/envelope';
+import { CompressionTypes, type Kafka, type Message, type Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { Counter, Registry } from 'prom-client';
+import { injectTraceHeaders, SpanKind, withSpan } from '../telemetry/index.js';
+import { KafkaHeaders } from './headers.js';
+import { publishedCounter } from './metrics.js';
+
+export interface CreatePublisherOptions {
+  kafka: Kafka;
+  logger: Logger;
+  registry?: Registry;
+  /**
+   * Producer retries before `publish` rejects. Bounded (kafkajs' idempotent default is unbounded) so
+   * that an HTTP caller waiting for the acknowledgement gets an error during a broker outage instead
+   * of hanging; the caller's retry re-publishes the same deterministic event ids.
+   */
+  retries?: number;
+}
+
+export interface PublishOptions {
+  /** Extra headers on every message of this call; the standard headers win on a name clash. */
+  headers?: Record<string, string>;
+}
+
+export interface Publisher {
+  connect(): Promise<void>;
+  /**
+   * Sends the envelopes to `topic` in one request and resolves once every replica in sync has them
+   * (`acks: -1`). Only then may the caller acknowledge the work that produced the events.
+   */
+  publish(topic: string, envelopes: Envelope | readonly Envelope[], options?: PublishOptions): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+/** Builds the Kafka message for one envelope: key = envelope key (ordering), value = the JSON envelope. */
+export function toKafkaMessage(envelope: Envelope, extraHeaders: Record<string, string> = {}): Message {
+  const headers = injectTraceHeaders({
+    ...extraHeaders,
+    [KafkaHeaders.eventId]: envelope.id,
+    [KafkaHeaders.eventType]: envelope.type,
+    [KafkaHeaders.correlationId]: envelope.correlationId,
+  });
+  return { key: envelope.key, value: JSON.stringify(envelope), headers };
+}
+
+/**
+ * An idempotent producer (`acks: -1`, one request in flight) so that retries after a lost
+ * acknowledgement neither duplicate nor reorder messages within a partition.
+ */
+export function createPublisher(options: CreatePublisherOptions): Publisher {
+  const log = options.logger.child({ component: 'kafka-publisher' });
+  const producer: Producer = options.kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    retry: { retries: options.retries ?? 10, initialRetryTime: 100, maxRetryTime: 5_000 },
+  });
+  const published: Counter<'topic' | 'type'> | undefined =
+    options.registry === undefined ? undefined : publishedCounter(options.registry);
+  let connected = false;
+
+  return {
+    async connect() {
+      await producer.connect();
+      connected = true;
+    },
+
+    async publish(topic, envelopes, publishOptions) {
+      const list: readonly Envelope[] = Array.isArray(envelopes) ? envelopes : [envelopes as Envelope];
+      if (list.length === 0) return;
+      if (!connected) throw new Error(`publisher is not connected (publishing to ${topic})`);
+      const first = list[0];
+      await withSpan(
+        `${topic} publish`,
+        {
+          'messaging.system': 'kafka',
+          'messaging.operation': 'publish',
+          'messaging.destination.name': topic,
+          'messaging.batch.message_count': list.length,
+          ...(first === undefined
+            ? {}
+            : { 'messaging.message.id': first.id, 'leadflow.event.type': first.type }),
+        },
+        async () => {
+          // Headers are built inside the span, so consumers continue this producer span's trace.
+          const messages = list.map((e) => toKafkaMessage(e, publishOptions?.headers));
+          await producer.send({ topic, acks: -1, compression: CompressionTypes.None, messages });
+        },
+        undefined,
+        SpanKind.PRODUCER,
+      );
+      if (published !== undefined) for (const e of list) published.inc({ topic, type: e.type });
+      log.debug({ topic, count: list.length, firstEventId: first?.id }, 'events published');
+    },
+
+    async disconnect() {
+      connected = false;
+      await producer.disconnect();
+    },
+  };
+}

@@ -1,0 +1,7 @@
+export {
+  runService,
+  type RunServiceOptions,
+  type RunningService,
+  type Closeable,
+  type ProcessLike,
+} from './run-service.js';
