@@ -1,0 +1,79 @@
+import type { TenantFilter } from '@leadflow/platform/mongo';
+import type { Connection } from 'mongoose';
+import { sourceModel, type SourceDoc } from './source.schema.js';
+
+export interface Source {
+  id: string;
+  oemId: string;
+  name: string;
+  dealerId?: string;
+  defaultChannelId: string;
+  allowedChannelIds?: string[];
+  apiKeyId: string;
+  apiKeyHash: string;
+  revoked: boolean;
+  revokedAt?: Date;
+  rateLimitPerMinute?: number;
+  createdAt: Date;
+}
+
+export type NewSource = Omit<Source, 'createdAt' | 'revoked' | 'revokedAt'>;
+
+function toSource(doc: SourceDoc): Source {
+  return {
+    id: doc._id,
+    oemId: doc.oemId,
+    name: doc.name,
+    defaultChannelId: doc.defaultChannelId,
+    apiKeyId: doc.apiKeyId,
+    apiKeyHash: doc.apiKeyHash,
+    revoked: doc.revoked,
+    createdAt: doc.createdAt,
+    ...(doc.dealerId == null ? {} : { dealerId: doc.dealerId }),
+    ...(doc.allowedChannelIds == null ? {} : { allowedChannelIds: [...doc.allowedChannelIds] }),
+    ...(doc.revokedAt == null ? {} : { revokedAt: doc.revokedAt }),
+    ...(doc.rateLimitPerMinute == null ? {} : { rateLimitPerMinute: doc.rateLimitPerMinute }),
+  };
+}
+
+/** Intake sources and their API key hashes. Tenant queries require `oemId`. */
+export function createSourceRepository(connection: Connection) {
+  const model = sourceModel(connection);
+  const get = async (oemId: string, id: string): Promise<Source | undefined> => {
+    const doc = await model.findOne({ _id: id, oemId }).lean();
+    return doc === null ? undefined : toSource(doc);
+  };
+  return {
+    init: () => model.init(),
+
+    async create(source: NewSource): Promise<Source> {
+      const { id, ...rest } = source;
+      const created = await model.create({ _id: id, ...rest, revoked: false });
+      return toSource(created.toObject());
+    },
+
+    async list(filter: TenantFilter<SourceDoc>, limit = 1_000): Promise<Source[]> {
+      const docs = await model.find(filter).sort({ name: 1 }).limit(limit).lean();
+      return docs.map(toSource);
+    },
+
+    get,
+
+    /**
+     * Not tenant-scoped on purpose: authentication runs before the caller's tenant is known; the
+     * tenant comes out of the record found.
+     */
+    async getByApiKeyId(apiKeyId: string): Promise<Source | undefined> {
+      const doc = await model.findOne({ apiKeyId }).lean();
+      return doc === null ? undefined : toSource(doc);
+    },
+
+    /** Idempotent: revoking a revoked source keeps its first revocation time. */
+    async revoke(oemId: string, id: string, at: Date): Promise<Source | undefined> {
+      await model.updateOne({ _id: id, oemId, revoked: false }, { $set: { revoked: true, revokedAt: at } });
+      return get(oemId, id);
+    },
+  };
+}
+
+export type SourceRepository = ReturnType<typeof createSourceRepository>;

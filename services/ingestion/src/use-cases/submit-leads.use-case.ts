@@ -1,0 +1,485 @@
+import { createHash } from 'node:crypto';
+import type { ChannelRef } from '@leadflow/contracts/common';
+import { EnvelopeValidationError } from '@leadflow/contracts/events';
+import { principalKey, scopeLevel, type Principal } from '@leadflow/platform/auth';
+import { AppError, requestFingerprint, type FieldError } from '@leadflow/platform/http';
+import type { Logger } from '@leadflow/platform/logger';
+import {
+  checkChannel,
+  ChannelRejections,
+  resolveChannelId,
+  type ChannelDecision,
+} from '../domain/channel-rules.js';
+import { customerKey } from '../domain/customer-key.js';
+import { buildLeadReceived } from '../domain/lead-received.js';
+import { newLeadId } from '../domain/lead-id.js';
+import { parseLeadSubmission, type LeadSubmission } from '../domain/lead-submission.js';
+import type { RateWindow } from '../domain/rate-window.js';
+import type { ChannelRepository } from '../repositories/channel.repository.js';
+import type { IntakeRecord, IntakeRecordRepository } from '../repositories/intake-record.repository.js';
+import type { Source, SourceRepository } from '../repositories/source.repository.js';
+import type { PublishRecords } from './publish-intake.js';
+
+export interface IntakeDeps {
+  channels: ChannelRepository;
+  sources: SourceRepository;
+  records: IntakeRecordRepository;
+  publish: PublishRecords;
+  rateWindow: RateWindow;
+  customerKeySecret: string;
+  /** How long the writer of a record owns its publish (PUBLISH_LEASE_MS). */
+  leaseMs: number;
+  logger: Logger;
+  now?: () => Date;
+}
+
+/** Who is submitting: the authenticated principal and request-level facts. */
+export interface Caller {
+  principal: Principal;
+  correlationId: string;
+  /** The `Idempotency-Key` header, if sent. */
+  idempotencyKey?: string | undefined;
+}
+
+export interface SubmitOutcome {
+  leadId: string;
+  receivedAt: string;
+  duplicate: boolean;
+}
+
+export const BatchItemStatuses = ['accepted', 'duplicate', 'rejected'] as const;
+export type BatchItemStatus = (typeof BatchItemStatuses)[number];
+
+export interface BatchItemResult {
+  index: number;
+  status: BatchItemStatus;
+  leadId?: string;
+  errors?: FieldError[];
+}
+
+/** The source a lead is attributed to, and what it may do. */
+interface Sender {
+  sourceId: string;
+  source?: Source;
+  /** Dealer staff capture for their own dealer only. */
+  staffDealerId?: string;
+}
+
+const POLL_MS = 100;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Dealer staff (people, not machines, scoped below the OEM) capture leads for their own dealer. */
+function staffDealerOf(principal: Principal): string | undefined {
+  return principal.kind === 'user' && scopeLevel(principal) !== 'oem' ? principal.dealerId : undefined;
+}
+
+/** A stable source id for JWT callers that submit without naming a registered source. */
+export function principalSourceId(principal: Principal): string {
+  const id = `${principal.kind}:${principal.sub}`;
+  return id.length <= 100 && !/\s/.test(id)
+    ? id
+    : `${principal.kind}:${createHash('sha256').update(principal.sub).digest('hex').slice(0, 40)}`;
+}
+
+const externalKeyOf = (oemId: string, sourceId: string, externalId: string | undefined, leadId: string) =>
+  externalId === undefined ? `none:${leadId}` : JSON.stringify([oemId, sourceId, externalId]);
+
+const idempotencyKeyOf = (caller: Caller, scope: string, leadId: string) =>
+  caller.idempotencyKey === undefined
+    ? `none:${leadId}`
+    : JSON.stringify([principalKey(caller.principal), scope, caller.idempotencyKey]);
+
+function channelError(decision: Extract<ChannelDecision, { ok: false }>): AppError {
+  const status = ChannelRejections[decision.rejection];
+  const type = status === 400 ? 'validation' : status === 403 ? 'forbidden' : 'unprocessable';
+  return new AppError(type, decision.detail, {
+    errors: [{ path: '/body/channelId', message: decision.detail }],
+  });
+}
+
+function unavailable(leadIds: string[], cause: unknown): AppError {
+  const which = leadIds.length === 1 ? `Lead ${leadIds[0]} is` : `${leadIds.length} leads are`;
+  return new AppError(
+    'unavailable',
+    `The event bus did not acknowledge the lead. ${which} stored and will be delivered automatically; ` +
+      'retrying this request (same Idempotency-Key or externalId) returns the same lead id.',
+    { cause },
+  );
+}
+
+function envelopeErrors(error: unknown, prefix: string): FieldError[] | undefined {
+  if (!(error instanceof EnvelopeValidationError)) return undefined;
+  return error.errors.map((line) => {
+    const at = line.indexOf(': ');
+    return at < 0
+      ? { path: prefix, message: line }
+      : { path: `${prefix}${line.slice(0, at).replace(/^\/data/, '')}`, message: line.slice(at + 2) };
+  });
+}
+
+/**
+ * Intake: validates, attributes and records each lead, publishes `lead.received`, and only then
+ * answers. Idempotent by `Idempotency-Key` and by `(sourceId, externalId)`: a repeat gets the first
+ * lead id back and publishes nothing new.
+ */
+export function createIntake(deps: IntakeDeps) {
+  const now = deps.now ?? (() => new Date());
+  const log = deps.logger.child({ component: 'intake' });
+
+  async function resolveSender(principal: Principal, requestedSourceId: string | undefined): Promise<Sender> {
+    const isSourceKey = principal.kind === 'source' && principal.roles.includes('source');
+    if (isSourceKey) {
+      if (requestedSourceId !== undefined && requestedSourceId !== principal.sub) {
+        throw new AppError('forbidden', 'An API key may only submit leads for its own source.');
+      }
+      const source = await deps.sources.get(principal.oemId, principal.sub);
+      // Revoked after the key was checked, or deleted: the key no longer stands for a source.
+      if (source === undefined || source.revoked)
+        throw new AppError('unauthorized', 'Invalid or expired credentials.');
+      return { sourceId: source.id, source };
+    }
+    const dealerId = staffDealerOf(principal);
+    const staffDealer = dealerId === undefined ? {} : { staffDealerId: dealerId };
+    if (requestedSourceId === undefined) return { sourceId: principalSourceId(principal), ...staffDealer };
+    const source = await deps.sources.get(principal.oemId, requestedSourceId);
+    if (source === undefined) {
+      throw new AppError('unprocessable', `Source "${requestedSourceId}" does not exist.`, {
+        errors: [{ path: '/body/sourceId', message: 'unknown source' }],
+      });
+    }
+    if (source.revoked) {
+      throw new AppError('unprocessable', `Source "${requestedSourceId}" is revoked.`, {
+        errors: [{ path: '/body/sourceId', message: 'revoked source' }],
+      });
+    }
+    return { sourceId: source.id, source, ...staffDealer };
+  }
+
+  /** Dealer staff capture showroom leads for their own dealer; the dealer is taken from the token. */
+  function withStaffDealer(submission: LeadSubmission, sender: Sender): LeadSubmission {
+    if (sender.staffDealerId === undefined) return submission;
+    if (submission.showroom !== undefined && submission.showroom.dealerId !== sender.staffDealerId) {
+      throw new AppError('forbidden', 'Dealer staff can capture leads for their own dealer only.', {
+        errors: [{ path: '/body/showroom/dealerId', message: 'must be your own dealer' }],
+      });
+    }
+    return { ...submission, showroom: { ...submission.showroom, dealerId: sender.staffDealerId } };
+  }
+
+  function enforceRateLimit(sender: Sender, cost: number): void {
+    const limit = sender.source?.rateLimitPerMinute;
+    if (limit === undefined) return;
+    if (!deps.rateWindow.take(sender.sourceId, limit, cost)) {
+      throw new AppError(
+        'rate_limited',
+        `Source "${sender.sourceId}" is limited to ${limit} leads per minute.`,
+      );
+    }
+  }
+
+  function buildRecord(
+    caller: Caller,
+    sender: Sender,
+    submission: LeadSubmission,
+    channel: ChannelRef,
+    idempotencyScope: string,
+    receivedAt: Date,
+  ): IntakeRecord {
+    const oemId = caller.principal.oemId;
+    const leadId = newLeadId(receivedAt.getTime());
+    const key = customerKey(submission.customer, leadId, deps.customerKeySecret);
+    const envelope = buildLeadReceived({
+      leadId,
+      oemId,
+      sourceId: sender.sourceId,
+      channel,
+      receivedAt,
+      customerKey: key.key,
+      submission,
+      correlationId: caller.correlationId,
+    });
+    return {
+      _id: leadId,
+      oemId,
+      sourceId: sender.sourceId,
+      externalKey: externalKeyOf(oemId, sender.sourceId, submission.externalId, leadId),
+      idempotencyKey: idempotencyKeyOf(caller, idempotencyScope, leadId),
+      fingerprint: requestFingerprint('POST', sender.sourceId, submission),
+      envelope: JSON.stringify(envelope),
+      receivedAt,
+    };
+  }
+
+  function dedupKeys(caller: Caller, sender: Sender, submission: LeadSubmission, scope: string) {
+    // Real keys only: the `none:` placeholders are unique per lead and can never match.
+    return {
+      externalKey: externalKeyOf(caller.principal.oemId, sender.sourceId, submission.externalId, '\u0000'),
+      idempotencyKey: idempotencyKeyOf(caller, scope, '\u0000'),
+    };
+  }
+
+  function assertSameRequest(
+    existing: IntakeRecord,
+    keys: { idempotencyKey: string },
+    fingerprint: string,
+  ): void {
+    if (existing.idempotencyKey === keys.idempotencyKey && existing.fingerprint !== fingerprint) {
+      throw new AppError('unprocessable', 'This Idempotency-Key was already used for a different lead.');
+    }
+  }
+
+  /**
+   * A repeat of an earlier lead. If that lead is still pending, wait for its writer to publish it, or
+   * take over its publish once the writer's lease has run out (the writer crashed, or Kafka was down):
+   * the caller is only told "accepted" once the event is on Kafka, and only one writer publishes.
+   */
+  async function settleDuplicate(existing: IntakeRecord, waitMs: number): Promise<SubmitOutcome> {
+    const id = existing._id;
+    const outcome = { leadId: id, receivedAt: existing.receivedAt.toISOString(), duplicate: true };
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      if (!(await deps.records.pendingIds([id])).has(id)) return outcome;
+      if (await deps.records.claim(id, now(), deps.leaseMs)) {
+        try {
+          await deps.publish([existing]);
+        } catch (error) {
+          throw unavailable([id], error);
+        }
+        return outcome;
+      }
+      if (Date.now() >= deadline) {
+        throw new AppError(
+          'conflict',
+          `Lead ${id} is still being accepted by an earlier request; retry shortly.`,
+        );
+      }
+      await sleep(POLL_MS);
+    }
+  }
+
+  async function submitOne(caller: Caller, body: unknown): Promise<SubmitOutcome> {
+    const parsed = parseLeadSubmission(body, '/body', { showroomDealerId: staffDealerOf(caller.principal) });
+    if (!parsed.ok) {
+      throw new AppError('validation', `${parsed.errors.length} field(s) failed validation.`, {
+        errors: parsed.errors,
+      });
+    }
+    const sender = await resolveSender(caller.principal, parsed.value.sourceId);
+    const submission = withStaffDealer(parsed.value, sender);
+    enforceRateLimit(sender, 1);
+
+    const keys = dedupKeys(caller, sender, submission, 'lead');
+    const fingerprint = requestFingerprint('POST', sender.sourceId, submission);
+    const earlier = await deps.records.findExisting(keys);
+    if (earlier !== undefined) {
+      assertSameRequest(earlier, keys, fingerprint);
+      return settleDuplicate(earlier, deps.leaseMs);
+    }
+
+    const channelId = resolveChannelId(submission.channelId, sender.source);
+    const channel =
+      channelId === undefined ? undefined : await deps.channels.get(caller.principal.oemId, channelId);
+    const receivedAt = now();
+    const decision = checkChannel(channelId, channel, sender.source, receivedAt);
+    if (!decision.ok) throw channelError(decision);
+
+    let record: IntakeRecord;
+    try {
+      record = buildRecord(caller, sender, submission, decision.channel, 'lead', receivedAt);
+    } catch (error) {
+      const errors = envelopeErrors(error, '/body');
+      if (errors === undefined) throw error;
+      throw new AppError('validation', 'The lead does not fit the lead.received contract.', { errors });
+    }
+
+    const inserted = await deps.records.insert(
+      record,
+      new Date(receivedAt.getTime() + deps.leaseMs),
+      receivedAt,
+    );
+    if (!inserted.inserted) {
+      assertSameRequest(inserted.existing, keys, fingerprint);
+      return settleDuplicate(inserted.existing, deps.leaseMs);
+    }
+    try {
+      await deps.publish([record]);
+    } catch (error) {
+      log.warn({ err: error, leadId: record._id }, 'lead.received not acknowledged; left for the relay');
+      throw unavailable([record._id], error);
+    }
+    return { leadId: record._id, receivedAt: receivedAt.toISOString(), duplicate: false };
+  }
+
+  /**
+   * Up to 1,000 leads in one request. Each item is judged on its own (accepted, duplicate or rejected
+   * with its errors); the accepted ones go to Kafka in one batch publish before the answer. With an
+   * `Idempotency-Key`, item `i` is keyed `<key>#i`, so a retried batch maps every item to its first lead.
+   */
+  async function submitBatch(caller: Caller, items: readonly unknown[]): Promise<BatchItemResult[]> {
+    const results: BatchItemResult[] = new Array<BatchItemResult>(items.length);
+    const senders = new Map<string, Promise<Sender>>();
+    const senderFor = (sourceId: string | undefined) => {
+      const cacheKey = sourceId ?? '\u0000';
+      let sender = senders.get(cacheKey);
+      if (sender === undefined) {
+        sender = resolveSender(caller.principal, sourceId);
+        sender.catch(() => undefined);
+        senders.set(cacheKey, sender);
+      }
+      return sender;
+    };
+    const reject = (index: number, errors: FieldError[]) => {
+      results[index] = { index, status: 'rejected', errors };
+    };
+    const itemCaller = (index: number): Caller => ({
+      ...caller,
+      idempotencyKey: caller.idempotencyKey === undefined ? undefined : `${caller.idempotencyKey}#${index}`,
+    });
+
+    interface Candidate {
+      index: number;
+      caller: Caller;
+      sender: Sender;
+      submission: LeadSubmission;
+      keys: { externalKey: string; idempotencyKey: string };
+      fingerprint: string;
+    }
+    const candidates: Candidate[] = [];
+    for (const [index, item] of items.entries()) {
+      const prefix = `/body/leads/${index}`;
+      const parsed = parseLeadSubmission(item, prefix, { showroomDealerId: staffDealerOf(caller.principal) });
+      if (!parsed.ok) {
+        reject(index, parsed.errors);
+        continue;
+      }
+      try {
+        const sender = await senderFor(parsed.value.sourceId);
+        const submission = withStaffDealer(parsed.value, sender);
+        const c = itemCaller(index);
+        candidates.push({
+          index,
+          caller: c,
+          sender,
+          submission,
+          keys: dedupKeys(c, sender, submission, 'batch'),
+          fingerprint: requestFingerprint('POST', sender.sourceId, submission),
+        });
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        if (error.type === 'unauthorized') throw error;
+        reject(index, error.errors ?? [{ path: prefix, message: error.detail }]);
+      }
+    }
+    const bySource = new Map<string, { sender: Sender; count: number }>();
+    for (const c of candidates) {
+      const entry = bySource.get(c.sender.sourceId) ?? { sender: c.sender, count: 0 };
+      entry.count += 1;
+      bySource.set(c.sender.sourceId, entry);
+    }
+    for (const { sender, count } of bySource.values()) enforceRateLimit(sender, count);
+
+    const toPublish: IntakeRecord[] = [];
+    const pendingDuplicates: IntakeRecord[] = [];
+    const settle = (c: Candidate, existing: IntakeRecord) => {
+      if (existing.idempotencyKey === c.keys.idempotencyKey && existing.fingerprint !== c.fingerprint) {
+        reject(c.index, [
+          {
+            path: `/body/leads/${c.index}`,
+            message: 'this Idempotency-Key item was already used for a different lead',
+          },
+        ]);
+        return;
+      }
+      results[c.index] = { index: c.index, status: 'duplicate', leadId: existing._id };
+      pendingDuplicates.push(existing);
+    };
+
+    const earlier = await deps.records.findByKeys(candidates.map((c) => c.keys));
+    const fresh: Candidate[] = [];
+    for (const c of candidates) {
+      const match = earlier.find(
+        (r) => r.externalKey === c.keys.externalKey || r.idempotencyKey === c.keys.idempotencyKey,
+      );
+      if (match === undefined) fresh.push(c);
+      else settle(c, match);
+    }
+
+    const oemId = caller.principal.oemId;
+    const channelIds = fresh
+      .map((c) => resolveChannelId(c.submission.channelId, c.sender.source))
+      .filter((id): id is string => id !== undefined);
+    const channels = await deps.channels.getMany(oemId, channelIds);
+    const receivedAt = now();
+    const built: { candidate: Candidate; record: IntakeRecord }[] = [];
+    for (const c of fresh) {
+      const channelId = resolveChannelId(c.submission.channelId, c.sender.source);
+      const channel = channelId === undefined ? undefined : channels.get(channelId);
+      const decision = checkChannel(channelId, channel, c.sender.source, receivedAt);
+      if (!decision.ok) {
+        reject(c.index, [{ path: `/body/leads/${c.index}/channelId`, message: decision.detail }]);
+        continue;
+      }
+      try {
+        built.push({
+          candidate: c,
+          record: buildRecord(c.caller, c.sender, c.submission, decision.channel, 'batch', receivedAt),
+        });
+      } catch (error) {
+        const errors = envelopeErrors(error, `/body/leads/${c.index}`);
+        if (errors === undefined) throw error;
+        reject(c.index, errors);
+      }
+    }
+
+    const outcomes = await deps.records.insertMany(
+      built.map((b) => b.record),
+      new Date(receivedAt.getTime() + deps.leaseMs),
+      receivedAt,
+    );
+    for (const [i, outcome] of outcomes.entries()) {
+      const entry = built[i];
+      if (entry === undefined) continue;
+      if (outcome.inserted) {
+        results[entry.candidate.index] = {
+          index: entry.candidate.index,
+          status: 'accepted',
+          leadId: entry.record._id,
+        };
+        toPublish.push(entry.record);
+      } else {
+        settle(entry.candidate, outcome.existing);
+      }
+    }
+
+    // Earlier records still pending: publish those whose lease ran out (their writer gave up or
+    // crashed); the rest belong to a request in flight or to the relay, which will publish them.
+    const acceptedIds = new Set(toPublish.map((r) => r._id));
+    const stillPending = await deps.records.pendingIds(
+      pendingDuplicates.map((r) => r._id).filter((id) => !acceptedIds.has(id)),
+    );
+    for (const record of pendingDuplicates) {
+      if (acceptedIds.has(record._id) || !stillPending.has(record._id)) continue;
+      if (await deps.records.claim(record._id, now(), deps.leaseMs)) {
+        acceptedIds.add(record._id);
+        toPublish.push(record);
+      }
+    }
+    try {
+      await deps.publish(toPublish);
+    } catch (error) {
+      log.warn(
+        { err: error, count: toPublish.length },
+        'batch lead.received not acknowledged; left for the relay',
+      );
+      throw unavailable(
+        toPublish.map((r) => r._id),
+        error,
+      );
+    }
+    return results;
+  }
+
+  return { submitOne, submitBatch };
+}
+
+export type Intake = ReturnType<typeof createIntake>;
