@@ -1,0 +1,318 @@
+import { createHash } from 'node:crypto';
+import type { EnvelopeOf } from '@leadflow/contracts/events';
+import { RetriableError, type MessageContext, type Publisher } from '@leadflow/platform/kafka';
+import type { Counter } from 'prom-client';
+import { decideDedup, identityKey, newCustomerId, type MatchKey } from '../domain/dedup.js';
+import { normaliseCustomer, type NormalisedLead } from '../domain/normalise.js';
+import { outcomeEnvelope, outcomeEventId, type Outcome } from '../domain/outcome-events.js';
+import { evaluateValidity, type ValidityRuleSet } from '../domain/validity.js';
+import type { DedupRuleRepository } from '../repositories/dedup-rule.repository.js';
+import type { LeadRepository } from '../repositories/lead.repository.js';
+import type { FiredRuleDoc, LeadDoc } from '../repositories/lead.schema.js';
+import type { OpenLeadRepository } from '../repositories/open-lead.repository.js';
+import type { TouchpointRepository } from '../repositories/touchpoint.repository.js';
+import type { TouchpointDoc } from '../repositories/touchpoint.schema.js';
+
+export interface LeadReceivedDeps {
+  leads: LeadRepository;
+  touchpoints: TouchpointRepository;
+  openLeads: OpenLeadRepository;
+  rules: DedupRuleRepository;
+  publisher: Publisher;
+  /** The (prefixed) cleansing topic. */
+  topic: string;
+  customerKeySecret: string;
+  validityRules: ValidityRuleSet;
+  outcomes?: Counter<'outcome'>;
+  /** A slot whose holder never got recorded is considered abandoned after this long. Default 2 min. */
+  abandonedSlotMs?: number;
+}
+
+const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
+
+function mergedOutcome(touchpoint: TouchpointDoc): Outcome {
+  return {
+    kind: 'duplicated',
+    openLeadId: touchpoint.openLeadId,
+    customerId: touchpoint.customerId,
+    decidedAt: touchpoint.decidedAt,
+    matchedOn: touchpoint.matchedOn,
+    dedupRuleId: touchpoint.dedupRuleId,
+  };
+}
+
+/** Re-derives the outcome recorded with a pool entry. */
+function leadOutcome(lead: LeadDoc): Outcome {
+  const d = lead.decision;
+  switch (d.kind) {
+    case 'invalidated':
+      return {
+        kind: 'invalidated',
+        decidedAt: d.decidedAt,
+        reason: d.reason ?? 'other',
+        ruleId: d.ruleId ?? 'unknown',
+        detail: d.detail ?? '',
+      };
+    case 'reactivated':
+      return {
+        kind: 'reactivated',
+        customerId: lead.customerId,
+        decidedAt: d.decidedAt,
+        dedupRuleId: d.dedupRuleId ?? 'unknown',
+        reactivatedFrom: d.reactivatedFrom ?? 'unknown',
+        previousStatus: d.previousStatus ?? 'archived',
+      };
+    case 'cleansed':
+      return {
+        kind: 'cleansed',
+        customerId: lead.customerId,
+        decidedAt: d.decidedAt,
+        dedupRuleId: d.dedupRuleId ?? 'unknown',
+      };
+  }
+}
+
+function baseLeadDoc(
+  envelope: EnvelopeOf<'lead.received'>,
+  lead: NormalisedLead,
+  customerId: string,
+  decidedAt: Date,
+): Omit<LeadDoc, 'status' | 'decision' | 'markers' | 'rulesFired'> {
+  const data = envelope.data;
+  const { contact } = lead;
+  const doc: Omit<LeadDoc, 'status' | 'decision' | 'markers' | 'rulesFired'> = {
+    _id: data.leadId,
+    oemId: envelope.oemId,
+    customerId,
+    customerKey: data.customerKey,
+    region: lead.region,
+    channel: data.channel,
+    sourceId: data.sourceId,
+    receivedAt: new Date(data.receivedAt),
+    createdAt: decidedAt,
+  };
+  if (contact.mobileHash !== undefined) doc.mobileHash = contact.mobileHash;
+  if (contact.emailHash !== undefined) doc.emailHash = contact.emailHash;
+  if (contact.phoneHash !== undefined) doc.phoneHash = contact.phoneHash;
+  if (contact.mobileMasked !== undefined) doc.mobileMasked = contact.mobileMasked;
+  if (contact.emailMasked !== undefined) doc.emailMasked = contact.emailMasked;
+  if (contact.phoneMasked !== undefined) doc.phoneMasked = contact.phoneMasked;
+  return doc;
+}
+
+/** How many times one message re-reads the state after losing a race before handing over to a retry. */
+const MAX_ROUNDS = 8;
+
+/**
+ * Handles `lead.received`: normalise, validate, match, decide, record, then publish the outcome.
+ *
+ * Idempotency: the outcome is recorded before it is published and keyed by the lead id (the pool entry
+ * `_id`, or a touchpoint guarded by `$ne`), so a redelivery finds it and re-publishes the same event id.
+ * Serialisation: the customer's `open_leads` slot is claimed with an insert, so two instances racing on
+ * one customer (a mis-keyed intake, a rebalance) still produce exactly one open lead.
+ */
+export function createLeadReceivedHandler(deps: LeadReceivedDeps) {
+  const abandonedSlotMs = deps.abandonedSlotMs ?? 120_000;
+
+  async function publish(
+    envelope: EnvelopeOf<'lead.received'>,
+    lead: NormalisedLead,
+    outcome: Outcome,
+    ctx: MessageContext,
+  ) {
+    await deps.publisher.publish(deps.topic, outcomeEnvelope(envelope, lead, outcome));
+    deps.outcomes?.inc({ outcome: outcome.kind });
+    ctx.logger.info({ leadId: envelope.data.leadId, outcome: outcome.kind }, 'lead cleansed');
+  }
+
+  /** Publishes the outcome already recorded for the lead id, if any: the redelivery path. */
+  async function republishRecorded(
+    envelope: EnvelopeOf<'lead.received'>,
+    lead: NormalisedLead,
+    ctx: MessageContext,
+  ) {
+    const { oemId, data } = envelope;
+    const own = await deps.leads.get(oemId, data.leadId);
+    const recorded =
+      own === undefined
+        ? await deps.touchpoints.get(oemId, data.leadId).then((t) => t && mergedOutcome(t))
+        : leadOutcome(own);
+    if (recorded === undefined) return false;
+    await publish(envelope, lead, recorded, ctx);
+    return true;
+  }
+
+  return async function handleLeadReceived(
+    envelope: EnvelopeOf<'lead.received'>,
+    ctx: MessageContext,
+  ): Promise<void> {
+    const { oemId } = envelope;
+    const data = envelope.data;
+    const lead = normaliseCustomer(data.customer, deps.customerKeySecret);
+
+    if (await republishRecorded(envelope, lead, ctx)) return;
+
+    const decidedAt = new Date();
+    const validity = evaluateValidity(lead, deps.validityRules);
+    const fired: FiredRuleDoc[] = validity.fired.map((r) => ({
+      ruleId: r.ruleId,
+      kind: r.kind,
+      detail: r.detail,
+    }));
+
+    if (!validity.valid) {
+      const identity =
+        lead.contact.mobileHash === undefined
+          ? undefined
+          : { key: 'mobile' as const, hash: lead.contact.mobileHash };
+      const doc: LeadDoc = {
+        ...baseLeadDoc(envelope, lead, newCustomerId(oemId, identity, data.leadId, sha256), decidedAt),
+        status: 'closed',
+        closedAs: 'invalid',
+        closedAt: decidedAt,
+        markers: [],
+        rulesFired: fired,
+        decision: {
+          kind: 'invalidated',
+          eventId: outcomeEventId(data.leadId, 'invalidated'),
+          decidedAt,
+          reason: validity.reason,
+          ruleId: validity.ruleId,
+          detail: validity.detail,
+        },
+      };
+      if ((await deps.leads.insert(doc)) === 'exists') {
+        await republishRecorded(envelope, lead, ctx);
+        return;
+      }
+      await publish(
+        envelope,
+        lead,
+        {
+          kind: 'invalidated',
+          decidedAt,
+          reason: validity.reason,
+          ruleId: validity.ruleId,
+          detail: validity.detail,
+        },
+        ctx,
+      );
+      return;
+    }
+
+    const rule = await deps.rules.get(oemId);
+    const hashes: Partial<Record<MatchKey, string>> = {};
+    for (const key of rule.matchKeys) {
+      const hash = {
+        mobile: lead.contact.mobileHash,
+        email: lead.contact.emailHash,
+        phone: lead.contact.phoneHash,
+      }[key];
+      if (hash !== undefined) hashes[key] = hash;
+    }
+    const identity = identityKey(rule, hashes);
+    const receivedAt = new Date(data.receivedAt);
+
+    async function mergeInto(openLeadId: string, matchedOn: MatchKey): Promise<'done' | 'not_open'> {
+      const openLead = await deps.leads.get(oemId, openLeadId);
+      if (openLead === undefined) throw new RetriableError(`open lead ${openLeadId} is not recorded yet`);
+      if (openLead.status !== 'open') return 'not_open';
+      // Recorded now, or by an earlier delivery of this lead: either way the stored record is the truth.
+      const touchpoint = await deps.touchpoints.record({
+        _id: data.leadId,
+        oemId,
+        openLeadId,
+        customerId: openLead.customerId,
+        channel: data.channel,
+        sourceId: data.sourceId,
+        receivedAt,
+        matchedOn,
+        dedupRuleId: rule.id,
+        decidedAt,
+      });
+      await publish(envelope, lead, mergedOutcome(touchpoint), ctx);
+      return 'done';
+    }
+
+    for (let round = 1; round <= MAX_ROUNDS; round += 1) {
+      const candidates = await deps.leads.findCandidates(oemId, hashes, data.leadId);
+      const decision = decideDedup(rule, receivedAt, candidates);
+      if (decision.kind === 'duplicate') {
+        if ((await mergeInto(decision.openLeadId, decision.matchedOn)) === 'done') return;
+        continue;
+      }
+
+      if (identity !== undefined) {
+        const claim = await deps.openLeads.claim(oemId, identity.hash, data.leadId);
+        if (!claim.claimed) {
+          if (claim.holderLeadId === undefined) continue;
+          const holder = await deps.leads.get(oemId, claim.holderLeadId);
+          if (holder === undefined) {
+            // The holder claimed but has not written its pool entry yet (or crashed doing so).
+            const abandoned =
+              claim.claimedAt !== undefined && Date.now() - claim.claimedAt.getTime() > abandonedSlotMs;
+            if (abandoned) {
+              await deps.openLeads.releaseStale(oemId, identity.hash, claim.holderLeadId);
+              continue;
+            }
+            await new Promise((resolve) => setTimeout(resolve, 25 * round));
+            continue;
+          }
+          if (holder.status === 'closed') {
+            // Its closure was recorded but the slot release did not happen (crash in between).
+            await deps.openLeads.releaseStale(oemId, identity.hash, holder._id);
+            continue;
+          }
+          if ((await mergeInto(holder._id, identity.key)) === 'done') return;
+          continue;
+        }
+      }
+
+      const customerId =
+        decision.kind === 'reactivated'
+          ? decision.customerId
+          : newCustomerId(oemId, identity, data.leadId, sha256);
+      const outcome: Outcome =
+        decision.kind === 'reactivated'
+          ? {
+              kind: 'reactivated',
+              customerId,
+              decidedAt,
+              dedupRuleId: rule.id,
+              reactivatedFrom: decision.reactivatedFrom,
+              previousStatus: decision.previousStatus,
+            }
+          : { kind: 'cleansed', customerId, decidedAt, dedupRuleId: rule.id };
+      const dedupDetail =
+        decision.kind === 'reactivated'
+          ? `Reactivated from ${decision.reactivatedFrom} (${decision.previousStatus}), matched on ${decision.matchedOn}`
+          : 'No open lead and no recent closed lead for the customer';
+      const doc: LeadDoc = {
+        ...baseLeadDoc(envelope, lead, customerId, decidedAt),
+        status: 'open',
+        markers: decision.kind === 'reactivated' ? ['reactivated'] : [],
+        rulesFired: [...fired, { ruleId: rule.id, kind: 'dedup', detail: dedupDetail }],
+        decision: {
+          kind: outcome.kind,
+          eventId: outcomeEventId(data.leadId, outcome.kind),
+          decidedAt,
+          dedupRuleId: rule.id,
+          ...(decision.kind === 'reactivated'
+            ? {
+                reactivatedFrom: decision.reactivatedFrom,
+                previousStatus: decision.previousStatus,
+                matchedOn: decision.matchedOn,
+              }
+            : {}),
+        },
+      };
+      if ((await deps.leads.insert(doc)) === 'exists') {
+        await republishRecorded(envelope, lead, ctx);
+        return;
+      }
+      await publish(envelope, lead, outcome, ctx);
+      return;
+    }
+    throw new RetriableError(`customer of ${data.leadId} kept changing while deciding; retrying`);
+  };
+}

@@ -1,0 +1,129 @@
+import { Schema, type Connection, type Model } from 'mongoose';
+import type { ChannelL1, ChannelL2, InvalidReason, LeadMarker } from '@leadflow/contracts/common';
+import type { ClosedAs, MatchKey } from '../domain/dedup.js';
+
+/** What cleansing decided for the lead, recorded with the lead so the event can be re-derived. */
+export interface LeadDecisionDoc {
+  kind: 'cleansed' | 'reactivated' | 'invalidated';
+  eventId: string;
+  decidedAt: Date;
+  dedupRuleId?: string;
+  matchedOn?: MatchKey;
+  reactivatedFrom?: string;
+  previousStatus?: 'invalid' | 'defeated' | 'archived';
+  reason?: InvalidReason;
+  ruleId?: string;
+  detail?: string;
+}
+
+export interface FiredRuleDoc {
+  ruleId: string;
+  kind: string;
+  detail: string;
+}
+
+/** A lead of the pool. Personal data only as keyed hashes and masks; the clear contact lives in events. */
+export interface LeadDoc {
+  _id: string;
+  oemId: string;
+  customerId: string;
+  customerKey: string;
+  mobileHash?: string;
+  emailHash?: string;
+  phoneHash?: string;
+  mobileMasked?: string;
+  emailMasked?: string;
+  phoneMasked?: string;
+  region: { province?: string; city?: string; adcode?: string };
+  channel: { l1: ChannelL1; l2: ChannelL2; l3: string };
+  sourceId: string;
+  status: 'open' | 'closed';
+  closedAs?: ClosedAs;
+  closedAt?: Date;
+  closedByEventId?: string;
+  /** Stored markers (激). 重 is derived from the lead's touchpoints, which live in their own collection. */
+  markers: LeadMarker[];
+  rulesFired: FiredRuleDoc[];
+  decision: LeadDecisionDoc;
+  receivedAt: Date;
+  createdAt: Date;
+}
+
+export const ChannelSchema = new Schema(
+  {
+    l1: { type: String, required: true },
+    l2: { type: String, required: true },
+    l3: { type: String, required: true },
+  },
+  { _id: false },
+);
+
+const LeadSchema = new Schema<LeadDoc>(
+  {
+    _id: { type: String, required: true },
+    oemId: { type: String, required: true },
+    customerId: { type: String, required: true },
+    customerKey: { type: String, required: true },
+    mobileHash: String,
+    emailHash: String,
+    phoneHash: String,
+    mobileMasked: String,
+    emailMasked: String,
+    phoneMasked: String,
+    region: {
+      type: new Schema({ province: String, city: String, adcode: String }, { _id: false }),
+      default: {},
+    },
+    channel: { type: ChannelSchema, required: true },
+    sourceId: { type: String, required: true },
+    status: { type: String, enum: ['open', 'closed'], required: true },
+    closedAs: String,
+    closedAt: Date,
+    closedByEventId: String,
+    markers: { type: [String], default: [] },
+    rulesFired: {
+      type: [new Schema({ ruleId: String, kind: String, detail: String }, { _id: false })],
+      default: [],
+    },
+    decision: {
+      type: new Schema(
+        {
+          kind: { type: String, required: true },
+          eventId: { type: String, required: true },
+          decidedAt: { type: Date, required: true },
+          dedupRuleId: String,
+          matchedOn: String,
+          reactivatedFrom: String,
+          previousStatus: String,
+          reason: String,
+          ruleId: String,
+          detail: String,
+        },
+        { _id: false },
+      ),
+      required: true,
+    },
+    receivedAt: { type: Date, required: true },
+    createdAt: { type: Date, required: true },
+  },
+  { collection: 'leads', versionKey: false, strict: 'throw' },
+);
+
+// Dedup candidates by mobile, and the pool's exact mobile search (newest first).
+LeadSchema.index({ oemId: 1, mobileHash: 1, receivedAt: -1 });
+// Dedup candidates by email when an OEM enables the email match key.
+LeadSchema.index({ oemId: 1, emailHash: 1 });
+// Dedup candidates by home phone when enabled.
+LeadSchema.index({ oemId: 1, phoneHash: 1 });
+// Pool listing filtered by status, newest first.
+LeadSchema.index({ oemId: 1, status: 1, receivedAt: -1 });
+// Pool listing filtered by L2 channel, newest first.
+LeadSchema.index({ oemId: 1, 'channel.l2': 1, receivedAt: -1 });
+// Pool listing without filters, newest first.
+LeadSchema.index({ oemId: 1, receivedAt: -1 });
+
+export type LeadModel = Model<LeadDoc>;
+
+export function leadModel(connection: Connection): LeadModel {
+  return connection.models.Lead ?? connection.model<LeadDoc>('Lead', LeadSchema);
+}

@@ -1,0 +1,202 @@
+import { isEventName, parseEnvelope, type EnvelopeOf } from '@leadflow/contracts/events';
+import { Topics, type TopicSpec as CatalogueTopic } from '@leadflow/contracts/topics';
+import type { HttpApp } from '@leadflow/platform/http';
+import {
+  createConsumer,
+  createKafka,
+  createMongoProcessedEvents,
+  createPublisher,
+  ensureTopics,
+  parseEnvelopeMinimal,
+  type EnvelopeParser,
+  type MessageHandler,
+} from '@leadflow/platform/kafka';
+import { createLogger, type Logger } from '@leadflow/platform/logger';
+import { createMetrics } from '@leadflow/platform/metrics';
+import { connectMongo, pingMongo } from '@leadflow/platform/mongo';
+import { Counter } from 'prom-client';
+import { buildApp, SERVICE_NAME, SERVICE_VERSION } from './app.js';
+import type { Config } from './config.js';
+import {
+  createLeadClosedHandler,
+  isClosingEvent,
+  type ClosingEnvelope,
+} from './consumers/lead-closed.consumer.js';
+import { createLeadReceivedHandler } from './consumers/lead-received.consumer.js';
+import { DEFAULT_VALIDITY_RULES } from './domain/validity.js';
+import { createDedupRuleRepository } from './repositories/dedup-rule.repository.js';
+import { dedupRuleModel } from './repositories/dedup-rule.schema.js';
+import { createLeadRepository } from './repositories/lead.repository.js';
+import { leadModel } from './repositories/lead.schema.js';
+import { createOpenLeadRepository } from './repositories/open-lead.repository.js';
+import { openLeadModel } from './repositories/open-lead.schema.js';
+import { createTouchpointRepository } from './repositories/touchpoint.repository.js';
+import { touchpointModel } from './repositories/touchpoint.schema.js';
+
+export interface StartOptions {
+  logger?: Logger;
+  /** Node process metrics; tests that start several instances in one process turn them off. */
+  defaultMetrics?: boolean;
+}
+
+export interface RunningCleansing {
+  app: HttpApp;
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The full validation runs only for the events this service acts on: the lifecycle topic carries
+ * dozens of types that are not ours to judge, and dead-lettering them here would be noise.
+ */
+const parse: EnvelopeParser = (raw) => {
+  const minimal = parseEnvelopeMinimal(raw);
+  if (!minimal.ok) return minimal;
+  const type = minimal.envelope.type;
+  if (type !== 'lead.received' && !isClosingEvent(type)) return minimal;
+  const full = parseEnvelope(raw);
+  return full.ok ? { ok: true, envelope: full.envelope } : full;
+};
+
+const topicSpec = (prefix: string, topic: CatalogueTopic) => ({
+  topic: `${prefix}${topic.name}`,
+  numPartitions: topic.partitions,
+  configEntries: [{ name: 'retention.ms', value: String(topic.retentionMs) }],
+});
+
+/**
+ * Starts one cleansing instance: Mongo, topics, publisher, the consumer (intake + lifecycle closures)
+ * and the HTTP app. Any number of instances may run with the same config: they share the consumer
+ * group and the database, and the `open_leads` slot serialises each customer across them.
+ */
+export async function startService(config: Config, opts: StartOptions = {}): Promise<RunningCleansing> {
+  const logger =
+    opts.logger ?? createLogger({ service: SERVICE_NAME, version: SERVICE_VERSION, level: config.LOG_LEVEL });
+  const metrics = createMetrics({ service: SERVICE_NAME, defaultMetrics: opts.defaultMetrics ?? true });
+  const prefix = config.KAFKA_TOPIC_PREFIX;
+  const topics = {
+    intake: `${prefix}${Topics.intake.name}`,
+    lifecycle: `${prefix}${Topics.lifecycle.name}`,
+    cleansing: `${prefix}${Topics.cleansing.name}`,
+  };
+
+  const connection = await connectMongo({ url: config.MONGO_URL, dbName: config.MONGO_DB, logger });
+  const cleanup: (() => Promise<void>)[] = [() => connection.close()];
+  const undo = async () => {
+    for (const step of cleanup.reverse()) await step().catch(() => undefined);
+  };
+
+  try {
+    await Promise.all(
+      [leadModel, touchpointModel, openLeadModel, dedupRuleModel].map((model) => model(connection).init()),
+    );
+    const leads = createLeadRepository({ connection });
+    const touchpoints = createTouchpointRepository({ connection });
+    const openLeads = createOpenLeadRepository({ connection });
+    const rules = createDedupRuleRepository({ connection });
+
+    const kafka = createKafka({
+      brokers: [...config.KAFKA_BROKERS],
+      clientId: config.KAFKA_CLIENT_ID,
+      logger,
+    });
+    await ensureTopics(kafka, [
+      topicSpec(prefix, Topics.intake),
+      topicSpec(prefix, Topics.lifecycle),
+      topicSpec(prefix, Topics.cleansing),
+    ]);
+
+    const publisher = createPublisher({ kafka, logger, registry: metrics.registry });
+    await publisher.connect();
+    cleanup.push(() => publisher.disconnect());
+
+    const outcomes = new Counter<'outcome'>({
+      name: 'cleansing_outcomes_total',
+      help: 'Cleansing outcomes (cleansed, duplicated, reactivated, invalidated).',
+      labelNames: ['outcome'],
+      registers: [metrics.registry],
+    });
+    const handleReceived = createLeadReceivedHandler({
+      leads,
+      touchpoints,
+      openLeads,
+      rules,
+      publisher,
+      topic: topics.cleansing,
+      customerKeySecret: config.CUSTOMER_KEY_SECRET,
+      validityRules: {
+        ...DEFAULT_VALIDITY_RULES,
+        blockedMobiles: [...DEFAULT_VALIDITY_RULES.blockedMobiles, ...config.BLOCKED_MOBILES],
+      },
+      outcomes,
+    });
+    const handleClosed = createLeadClosedHandler({ leads, openLeads });
+    const handler: MessageHandler = async (envelope, ctx) => {
+      if (!isEventName(envelope.type)) return;
+      if (envelope.type === 'lead.received') {
+        await handleReceived(envelope as EnvelopeOf<'lead.received'>, ctx);
+      } else if (isClosingEvent(envelope.type)) {
+        await handleClosed(envelope as ClosingEnvelope, ctx);
+      }
+    };
+
+    const consumer = createConsumer({
+      kafka,
+      groupId: `${prefix}leadflow-cleansing`,
+      topics: [topics.intake, topics.lifecycle],
+      logger,
+      registry: metrics.registry,
+      parse,
+      handler,
+      dedup: createMongoProcessedEvents(connection),
+      // Losing a race for a customer's slot resolves within milliseconds; a few more tries than the
+      // default keep a burst of one customer's leads across instances out of the DLQ.
+      retry: { attempts: 8, initialMs: 100, maxMs: 5_000 },
+      concurrency: config.CONSUMER_CONCURRENCY,
+    });
+    await consumer.start();
+    cleanup.push(() => consumer.stop());
+
+    const app = await buildApp({
+      config,
+      logger,
+      metrics,
+      leads,
+      touchpoints,
+      rules,
+      readiness: {
+        mongo: () => pingMongo(connection),
+        kafka: async () => {
+          const admin = kafka.admin();
+          await admin.connect();
+          try {
+            await admin.describeCluster();
+          } finally {
+            await admin.disconnect();
+          }
+        },
+      },
+    });
+    cleanup.push(() => app.close());
+    const url = await app.listen({ host: config.SERVICE_HOST, port: config.SERVICE_PORT });
+
+    let closing: Promise<void> | undefined;
+    return {
+      app,
+      url,
+      close() {
+        // Stop taking work, drain HTTP, then the producer, then the database.
+        closing ??= (async () => {
+          await consumer.stop();
+          await app.close();
+          await publisher.disconnect();
+          await connection.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    await undo();
+    throw error;
+  }
+}

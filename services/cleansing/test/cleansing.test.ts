@@ -1,0 +1,363 @@
+import { randomInt, randomUUID } from 'node:crypto';
+import type { Envelope } from '@leadflow/contracts/envelope';
+import { makeEnvelope, type EnvelopeOf, type PayloadOf } from '@leadflow/contracts/events';
+import { sampleEvents } from '@leadflow/contracts/fixtures';
+import { Topics } from '@leadflow/contracts/topics';
+import { createKafka, createPublisher, type Publisher } from '@leadflow/platform/kafka';
+import { createLogger } from '@leadflow/platform/logger';
+import { collectEvents, waitFor, type EventCollector } from '@leadflow/testkit/events';
+import { infraAddresses } from '@leadflow/testkit/infra';
+import { uniqueDb, uniqueName } from '@leadflow/testkit/names';
+import { authHeaders } from '@leadflow/testkit/tokens';
+import mongoose from 'mongoose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readConfig, type Config } from '../src/config.js';
+import { startService, type RunningCleansing } from '../src/service.js';
+
+const OEM = 'oem-it';
+const logger = createLogger({ service: 'cleansing-test', version: '0', level: 'silent' });
+
+let config: Config;
+let first: RunningCleansing;
+let second: RunningCleansing;
+let publisher: Publisher;
+let outcomes: EventCollector;
+let prefix: string;
+
+/** A fresh, valid mainland mobile per customer, so tests never match each other's leads. */
+const freshMobile = () => `139${String(randomInt(10_000_000, 99_999_999))}`;
+
+function received(over: {
+  leadId?: string;
+  customer?: Partial<PayloadOf<'lead.received'>['customer']>;
+  customerKey?: string;
+  envelopeId?: string;
+  receivedAt?: string;
+}): EnvelopeOf<'lead.received'> {
+  const leadId = over.leadId ?? `lead-${randomUUID()}`;
+  const base = sampleEvents['lead.received'];
+  const customer = { ...base.customer, ...over.customer };
+  // Drop keys explicitly set to undefined: the payload schema is strict about shapes, not presence.
+  for (const key of Object.keys(customer) as (keyof typeof customer)[]) {
+    if (customer[key] === undefined) delete customer[key];
+  }
+  return makeEnvelope('lead.received', {
+    id: over.envelopeId ?? `${leadId}:received`,
+    oemId: OEM,
+    correlationId: `corr-${leadId}`,
+    data: {
+      ...base,
+      leadId,
+      externalId: `ext-${leadId}`,
+      receivedAt: over.receivedAt ?? new Date().toISOString(),
+      customer,
+      customerKey: over.customerKey ?? `ck-${(customer.mobile ?? leadId).replace(/\D/g, '') || leadId}`,
+    },
+  });
+}
+
+async function send(envelopes: Envelope | Envelope[], topic: string = Topics.intake.name) {
+  await publisher.publish(`${prefix}${topic}`, envelopes);
+}
+
+async function outcomeOf(leadId: string, timeoutMs = 30_000) {
+  const [event] = await outcomes.waitFor((e) => (e.data as { leadId?: string }).leadId === leadId, {
+    timeoutMs,
+  });
+  return event!;
+}
+
+async function http(
+  path: string,
+  roles: Parameters<typeof authHeaders>[0]['roles'] = ['oem_operator'],
+  dealerId?: string,
+) {
+  const headers = await authHeaders({ roles, oemId: OEM, ...(dealerId === undefined ? {} : { dealerId }) });
+  const response = await fetch(`${first.url}${path}`, { headers });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+beforeAll(async () => {
+  const infra = infraAddresses();
+  prefix = `${uniqueName('t')}.`;
+  config = readConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    KAFKA_BROKERS: infra.kafkaBrokers.join(','),
+    MONGO_URL: infra.mongoUrl,
+    MONGO_DB: uniqueDb('cleansing'),
+    KAFKA_TOPIC_PREFIX: prefix,
+    SERVICE_PORT: '0',
+    BLOCKED_MOBILES: '+8613900001111',
+  });
+  // Two instances of the service, same group and database: the scale-out the slot must survive.
+  [first, second] = await Promise.all([
+    startService(config, { logger, defaultMetrics: false }),
+    startService(config, { logger, defaultMetrics: false }),
+  ]);
+  const kafka = createKafka({ brokers: infra.kafkaBrokers, clientId: 'cleansing-test', logger });
+  publisher = createPublisher({ kafka, logger });
+  await publisher.connect();
+  outcomes = await collectEvents({ brokers: infra.kafkaBrokers, topic: `${prefix}${Topics.cleansing.name}` });
+});
+
+afterAll(async () => {
+  await outcomes?.stop();
+  await publisher?.disconnect();
+  await Promise.all([first?.close(), second?.close()]);
+});
+
+describe('cleansing service', () => {
+  it('cleanses a valid lead into the pool and merges the next one as a duplicate', async () => {
+    const mobile = freshMobile();
+    const a = received({
+      customer: { mobile: `+86 ${mobile.slice(0, 3)}-${mobile.slice(3, 7)}-${mobile.slice(7)}` },
+    });
+    await send(a);
+    const cleansed = await outcomeOf(a.data.leadId);
+    expect(cleansed).toMatchObject({
+      id: `${a.data.leadId}:cleansed`,
+      type: 'lead.cleansed',
+      key: a.data.leadId,
+      causationId: a.id,
+      data: {
+        contact: {
+          mobileE164: `+86${mobile}`,
+          mobileMasked: `+86${mobile.slice(0, 3)}****${mobile.slice(-4)}`,
+        },
+        region: { province: '上海市', city: '上海市', adcode: '310000' },
+        markers: [],
+      },
+    });
+
+    const b = received({ customer: { mobile } });
+    await send(b);
+    const duplicated = await outcomeOf(b.data.leadId);
+    expect(duplicated).toMatchObject({
+      id: `${b.data.leadId}:duplicated`,
+      type: 'lead.duplicated',
+      key: a.data.leadId,
+      data: {
+        openLeadId: a.data.leadId,
+        matchedOn: 'mobile',
+        customerId: (cleansed.data as { customerId: string }).customerId,
+      },
+    });
+
+    const search = await http(`/v1/pool/leads?mobile=${mobile}`);
+    expect(search.status).toBe(200);
+    expect(search.body).toMatchObject({
+      total: 1,
+      items: [{ leadId: a.data.leadId, status: 'open', duplicateCount: 1, markers: ['duplicate'] }],
+    });
+    expect(JSON.stringify(search.body)).not.toContain(mobile);
+
+    const detail = await http(`/v1/pool/leads/${a.data.leadId}`);
+    expect(detail.status).toBe(200);
+    expect(detail.body).toMatchObject({
+      touchpoints: [{ leadId: a.data.leadId }, { leadId: b.data.leadId, matchedOn: 'mobile' }],
+      decision: { kind: 'cleansed', eventId: `${a.data.leadId}:cleansed` },
+      rulesFired: [{ ruleId: 'dedup-default-v1', kind: 'dedup' }],
+    });
+  });
+
+  it('re-publishes the same event id when a lead.received is redelivered', async () => {
+    const a = received({ customer: { mobile: freshMobile() } });
+    await send(a);
+    const original = await outcomeOf(a.data.leadId);
+    // A new envelope id gets past the processed-events mark, as a replay from the DLQ would.
+    await send({ ...a, id: `${a.id}:replay` });
+    const [, again] = await outcomes.waitFor((e) => e.id === original.id, { count: 2 });
+    expect(again).toEqual({ ...original, causationId: `${a.id}:replay` });
+    const search = await http(`/v1/pool/leads?mobile=${a.data.customer.mobile ?? ''}`);
+    expect(search.body).toMatchObject({ total: 1 });
+  });
+
+  it('reactivates a customer whose only lead was closed', async () => {
+    const mobile = freshMobile();
+    const first = received({ customer: { mobile } });
+    await send(first);
+    await outcomeOf(first.data.leadId);
+
+    const defeat = makeEnvelope('lead.defeat_approved', {
+      id: `${first.data.leadId}:defeat_approved:1`,
+      oemId: OEM,
+      correlationId: first.correlationId,
+      data: {
+        ...sampleEvents['lead.defeat_approved'],
+        leadId: first.data.leadId,
+        defeatedAt: new Date().toISOString(),
+      },
+    });
+    await send(defeat, Topics.lifecycle.name);
+    await waitFor(async () => (await http(`/v1/pool/leads/${first.data.leadId}`)).body.status === 'closed', {
+      description: 'the defeated lead to be closed in the pool',
+    });
+
+    const next = received({ customer: { mobile } });
+    await send(next);
+    const reactivated = await outcomeOf(next.data.leadId);
+    expect(reactivated).toMatchObject({
+      type: 'lead.reactivated',
+      data: { reactivatedFrom: first.data.leadId, previousStatus: 'defeated', markers: ['reactivated'] },
+    });
+    const open = await http(`/v1/pool/leads?mobile=${mobile}&status=open`);
+    expect(open.body).toMatchObject({
+      total: 1,
+      items: [{ leadId: next.data.leadId, markers: ['reactivated'] }],
+    });
+  });
+
+  it.each([
+    [
+      'no contact',
+      { mobile: undefined, email: undefined, phone: undefined },
+      'no_contact',
+      'validity.no_contact',
+    ],
+    [
+      'a landline as mobile',
+      { mobile: '021-88886666', email: undefined, phone: undefined },
+      'malformed_mobile',
+      'validity.bad_format.mobile',
+    ],
+    ['a test number', { mobile: '13800000000' }, 'test_or_spam', 'validity.test_number.list'],
+    [
+      'a repeated-digit number',
+      { mobile: '15977777777' },
+      'test_or_spam',
+      'validity.test_number.repeated_tail',
+    ],
+    ['a blocklisted mobile', { mobile: '13900001111' }, 'blocked_contact', 'validity.blocklisted.mobile'],
+  ] as const)('invalidates a lead with %s', async (_name, customer, reason, ruleId) => {
+    const lead = received({ customer });
+    await send(lead);
+    const event = await outcomeOf(lead.data.leadId);
+    expect(event).toMatchObject({
+      id: `${lead.data.leadId}:invalidated`,
+      type: 'lead.invalidated',
+      data: { reason, ruleId },
+    });
+    const detail = await http(`/v1/pool/leads/${lead.data.leadId}`);
+    expect(detail.body).toMatchObject({
+      status: 'closed',
+      closedAs: 'invalid',
+      decision: { kind: 'invalidated', reason, ruleId },
+    });
+  });
+
+  it('keeps one open lead for 100 concurrent leads of one customer across two instances', async () => {
+    const mobile = freshMobile();
+    // Each lead gets its own Kafka key, as a mis-keyed source would send them: they spread over the
+    // partitions of both instances and race, so only the open_leads slot can keep the customer whole.
+    const leads = Array.from({ length: 100 }, (_, i) =>
+      received({
+        leadId: `burst-${randomUUID()}-${i}`,
+        customer: { mobile },
+        customerKey: `ck-burst-${randomUUID()}`,
+      }),
+    );
+    await send(leads);
+    const ids = new Set(leads.map((l) => l.data.leadId));
+    const seen = await waitFor(
+      () => {
+        const byLead = new Map<string, Envelope>();
+        for (const e of outcomes.events) {
+          const leadId = (e.data as { leadId?: string }).leadId;
+          if (leadId !== undefined && ids.has(leadId)) byLead.set(leadId, e);
+        }
+        return byLead.size === 100 ? [...byLead.values()] : undefined;
+      },
+      { timeoutMs: 90_000, description: 'an outcome for each of the 100 leads' },
+    );
+    const cleansed = seen.filter((e) => e.type === 'lead.cleansed');
+    const duplicated = seen.filter((e) => e.type === 'lead.duplicated');
+    expect(cleansed).toHaveLength(1);
+    expect(duplicated).toHaveLength(99);
+    const openLeadId = (cleansed[0]!.data as { leadId: string }).leadId;
+    expect(new Set(duplicated.map((e) => (e.data as { openLeadId: string }).openLeadId))).toEqual(
+      new Set([openLeadId]),
+    );
+
+    const pool = await http(`/v1/pool/leads?mobile=${mobile}`);
+    expect(pool.body).toMatchObject({
+      total: 1,
+      items: [{ leadId: openLeadId, status: 'open', duplicateCount: 99 }],
+    });
+
+    const db = mongoose.createConnection(config.MONGO_URL, { dbName: config.MONGO_DB });
+    try {
+      await db.asPromise();
+      const slots = await db
+        .collection('open_leads')
+        .find({ leadId: { $in: [...ids] } })
+        .toArray();
+      expect(slots).toHaveLength(1);
+    } finally {
+      await db.close();
+    }
+  }, 120_000);
+
+  describe('HTTP', () => {
+    it('refuses dealer roles and anonymous callers', async () => {
+      expect((await http('/v1/pool/leads', ['dealer_manager'], 'dealer-1')).status).toBe(403);
+      expect((await http('/v1/pool/leads/x', ['receptionist'], 'dealer-1')).status).toBe(403);
+      expect((await fetch(`${first.url}/v1/pool/leads`)).status).toBe(401);
+    });
+
+    it('answers bad queries with 400 problems', async () => {
+      const bad = await http('/v1/pool/leads?mobile=021-88886666');
+      expect(bad.status).toBe(400);
+      expect(bad.body).toMatchObject({ status: 400 });
+      expect((await http('/v1/pool/leads?pageSize=1000')).status).toBe(400);
+      expect((await http('/v1/pool/leads?status=maybe')).status).toBe(400);
+    });
+
+    it('hides another OEM’s lead behind 404', async () => {
+      const headers = await authHeaders({ roles: ['oem_admin'], oemId: 'other-oem' });
+      const lead = received({ customer: { mobile: freshMobile() } });
+      await send(lead);
+      await outcomeOf(lead.data.leadId);
+      expect((await fetch(`${first.url}/v1/pool/leads/${lead.data.leadId}`, { headers })).status).toBe(404);
+    });
+
+    it('lets the OEM admin read and change the dedup rules with optimistic concurrency', async () => {
+      const admin = await authHeaders({ roles: ['oem_admin'], oemId: 'oem-rules' });
+      const url = `${first.url}/v1/rules/dedup`;
+      const initial = await (await fetch(url, { headers: admin })).json();
+      expect(initial).toEqual({
+        id: 'dedup-default-v1',
+        version: 0,
+        matchKeys: ['mobile'],
+        windowDays: 30,
+        scope: 'oem',
+      });
+
+      const put = (body: unknown, headers: Record<string, string> = admin) =>
+        fetch(url, {
+          method: 'PUT',
+          headers: { ...headers, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      const saved = await put({ version: 0, matchKeys: ['mobile', 'email'], windowDays: 60, scope: 'oem' });
+      expect(saved.status).toBe(200);
+      expect(await saved.json()).toEqual({
+        id: 'dedup-oem-rules-v1',
+        version: 1,
+        matchKeys: ['mobile', 'email'],
+        windowDays: 60,
+        scope: 'oem',
+      });
+      expect((await put({ version: 0, matchKeys: ['mobile'], windowDays: 30, scope: 'oem' })).status).toBe(
+        409,
+      );
+      expect((await put({ version: 1, matchKeys: ['email'], windowDays: 30, scope: 'oem' })).status).toBe(
+        400,
+      );
+      const operator = await authHeaders({ roles: ['oem_operator'], oemId: 'oem-rules' });
+      expect(
+        (await put({ version: 1, matchKeys: ['mobile'], windowDays: 30, scope: 'oem' }, operator)).status,
+      ).toBe(403);
+    });
+  });
+});
