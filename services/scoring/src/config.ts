@@ -1,0 +1,51 @@
+import {
+  AuthConfig,
+  BaseConfig,
+  KafkaConfig,
+  loadConfig,
+  MongoConfig,
+  type Env,
+} from '@leadflow/platform/config';
+import { LOCAL_DEV_JWT_SECRET } from '@leadflow/platform/auth';
+import { Type, type Static } from '@sinclair/typebox';
+import { BrandPattern } from './domain/grade-dictionaries.js';
+
+export const ConfigSchema = Type.Composite([
+  BaseConfig,
+  KafkaConfig,
+  MongoConfig,
+  AuthConfig,
+  Type.Object({
+    /** Prepended to every topic and the consumer group, so tests and tenants of a shared cluster stay apart. */
+    KAFKA_TOPIC_PREFIX: Type.String({ default: '' }),
+    /** Dictionary brand used when the lead's `intent.brand` names no known brand and the OEM has no entry below. */
+    DEFAULT_BRAND: Type.String({ pattern: BrandPattern, default: 'subaru' }),
+    /** Per-OEM default brand, `oemId:brand` pairs, comma separated (`oem-gwm:gwm,oem-dfn:nissan`). */
+    OEM_BRANDS: Type.Array(Type.String({ pattern: '^\\S+:[a-z0-9_-]{1,50}$' }), { default: [] }),
+    /** OEMs whose preset dictionaries are written at start-up; any other OEM is seeded on first use. */
+    GRADE_DICTIONARY_SEED_OEMS: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { default: [] }),
+  }),
+]);
+export type Config = Static<typeof ConfigSchema>;
+
+/** The only reader of the environment in this service; applies the scoring service's defaults. */
+export function readConfig(env: Env = process.env): Config {
+  const production = env.NODE_ENV === 'production';
+  return loadConfig(ConfigSchema, {
+    ...env,
+    SERVICE_PORT: env.SERVICE_PORT ?? '3003',
+    MONGO_DB: env.MONGO_DB ?? 'leadflow_scoring',
+    // The demo secret is public: only development and test may fall back to it.
+    JWT_SECRET: env.JWT_SECRET ?? (production ? undefined : LOCAL_DEV_JWT_SECRET),
+  });
+}
+
+/** `OEM_BRANDS` as a lookup. */
+export function oemBrandMap(config: Pick<Config, 'OEM_BRANDS'>): ReadonlyMap<string, string> {
+  return new Map(
+    config.OEM_BRANDS.map((pair) => {
+      const index = pair.lastIndexOf(':');
+      return [pair.slice(0, index), pair.slice(index + 1)] as const;
+    }),
+  );
+}

@@ -1,0 +1,194 @@
+import type { ChannelRef, Intent, LeadMarker, Region } from '@leadflow/contracts/common';
+import { isDuplicateKeyError } from '@leadflow/platform/kafka';
+import type { TenantFilter } from '@leadflow/platform/mongo';
+import type { Connection } from 'mongoose';
+import type { LocalizedText } from '../domain/grade-dictionaries.js';
+import type { GradeLockState } from '../domain/regrade.js';
+import type { Engagement, ScoreFactor } from '../domain/score.js';
+import type { SlaPolicy } from '../domain/sla-policy.js';
+import { leadGradeModel, type IntentDoc, type LeadGradeDoc } from './lead-grade.schema.js';
+import { compact } from './shared.schema.js';
+
+/** A lead's current grade as the use cases see it (contract types, ISO timestamps). */
+export interface LeadGrade {
+  leadId: string;
+  oemId: string;
+  dealerId?: string;
+  agentId?: string;
+  customerId: string;
+  customerKey: string;
+  channel: ChannelRef;
+  region: Region;
+  intent: Intent;
+  markers: LeadMarker[];
+  showroomDealerId?: string;
+  previousStatus?: 'invalid' | 'defeated' | 'archived';
+  receivedAt: string;
+  profile: { hasName: boolean; hasGender: boolean; hasContact: boolean; marketingConsent: boolean };
+  dictionary: { brand: string; version: number };
+  grade: string;
+  score: number;
+  factors: ScoreFactor[];
+  explanation: LocalizedText;
+  reasons: LocalizedText[];
+  purchaseWindowDays?: number;
+  followUpIntervalDays: number;
+  slaPolicy: SlaPolicy;
+  regradeCount: number;
+  lock: GradeLockState;
+  engagement: Engagement;
+  appliedEventIds: string[];
+  lastEventId: string;
+  version: number;
+  updatedAt: string;
+}
+
+/** What a regrade (or a no-change lifecycle event) may change. */
+export type LeadGradeChanges = Partial<
+  Pick<
+    LeadGrade,
+    | 'dealerId'
+    | 'agentId'
+    | 'intent'
+    | 'grade'
+    | 'score'
+    | 'factors'
+    | 'explanation'
+    | 'reasons'
+    | 'purchaseWindowDays'
+    | 'followUpIntervalDays'
+    | 'slaPolicy'
+    | 'regradeCount'
+    | 'lock'
+    | 'engagement'
+    | 'lastEventId'
+  >
+>;
+
+export interface LeadGradeRepository {
+  find(filter: TenantFilter<LeadGradeDoc> & { leadId: string }): Promise<LeadGrade | null>;
+  /** False when the lead already has a grade (a redelivery or a concurrent instance got there first). */
+  insert(grade: Omit<LeadGrade, 'version' | 'updatedAt' | 'appliedEventIds'>): Promise<boolean>;
+  /**
+   * Applies `changes` and records `appliedEventId` if the document is still at `version`. False when
+   * someone else changed it in between: re-read and decide again.
+   */
+  update(
+    filter: TenantFilter<LeadGradeDoc> & { leadId: string; version: number },
+    changes: LeadGradeChanges,
+    appliedEventId: string,
+  ): Promise<boolean>;
+}
+
+export function intentToDoc(intent: Intent): IntentDoc {
+  const { timeframe, budget, ...rest } = intent;
+  return compact({
+    ...rest,
+    timeframeText: typeof timeframe === 'string' ? timeframe : undefined,
+    timeframeDays: typeof timeframe === 'number' ? timeframe : undefined,
+    budgetText: typeof budget === 'string' ? budget : undefined,
+    budgetAmount: typeof budget === 'number' ? budget : undefined,
+  });
+}
+
+export function intentFromDoc(doc: IntentDoc): Intent {
+  const { timeframeText, timeframeDays, budgetText, budgetAmount, ...rest } = doc;
+  return compact({
+    ...rest,
+    timeframe: timeframeText ?? timeframeDays,
+    budget: budgetText ?? budgetAmount,
+  });
+}
+
+function toDomain(doc: LeadGradeDoc): LeadGrade {
+  const lock: GradeLockState = { callsAt: [...doc.lock.callsAt] };
+  if (doc.lock.lockedAt) lock.lockedAt = doc.lock.lockedAt;
+  return compact({
+    leadId: doc._id,
+    oemId: doc.oemId,
+    dealerId: doc.dealerId,
+    agentId: doc.agentId,
+    customerId: doc.customerId,
+    customerKey: doc.customerKey,
+    channel: { l1: doc.channel.l1, l2: doc.channel.l2, l3: doc.channel.l3 } as ChannelRef,
+    region: compact({ province: doc.region.province, city: doc.region.city, adcode: doc.region.adcode }),
+    intent: intentFromDoc(doc.intent),
+    markers: doc.markers as LeadMarker[],
+    showroomDealerId: doc.showroomDealerId,
+    previousStatus: doc.previousStatus as LeadGrade['previousStatus'],
+    receivedAt: doc.receivedAt.toISOString(),
+    profile: { ...doc.profile },
+    dictionary: { brand: doc.dictionary.brand, version: doc.dictionary.version },
+    grade: doc.grade,
+    score: doc.score,
+    factors: doc.factors.map((f) => ({
+      factor: f.factor as ScoreFactor['factor'],
+      weight: f.weight,
+      value: f.value,
+      contribution: f.contribution,
+      explanation: { 'zh-CN': f.explanation['zh-CN'], en: f.explanation.en },
+    })),
+    explanation: { 'zh-CN': doc.explanation['zh-CN'], en: doc.explanation.en },
+    reasons: doc.reasons.map((r) => ({ 'zh-CN': r['zh-CN'], en: r.en })),
+    purchaseWindowDays: doc.purchaseWindowDays,
+    followUpIntervalDays: doc.followUpIntervalDays,
+    slaPolicy: { ...doc.slaPolicy },
+    regradeCount: doc.regradeCount,
+    lock,
+    engagement: compact({ ...doc.engagement }),
+    appliedEventIds: [...doc.appliedEventIds],
+    lastEventId: doc.lastEventId,
+    version: doc.version,
+    updatedAt: doc.updatedAt.toISOString(),
+  });
+}
+
+function changesToDoc(changes: LeadGradeChanges): Partial<LeadGradeDoc> {
+  const { intent, ...rest } = changes;
+  return compact({ ...rest, ...(intent === undefined ? {} : { intent: intentToDoc(intent) }) });
+}
+
+export function createLeadGradeRepository(connection: Connection): LeadGradeRepository {
+  const model = leadGradeModel(connection);
+  return {
+    async find({ oemId, leadId }) {
+      const doc = await model.findOne({ _id: leadId, oemId }).lean<LeadGradeDoc>().exec();
+      return doc === null ? null : toDomain(doc);
+    },
+
+    async insert(grade) {
+      const now = new Date();
+      const { leadId, intent, receivedAt, ...rest } = grade;
+      try {
+        await model.create({
+          ...rest,
+          _id: leadId,
+          intent: intentToDoc(intent),
+          receivedAt: new Date(receivedAt),
+          appliedEventIds: [],
+          version: 1,
+          createdAt: now,
+          updatedAt: now,
+        });
+        return true;
+      } catch (error) {
+        if (isDuplicateKeyError(error)) return false;
+        throw error;
+      }
+    },
+
+    async update({ oemId, leadId, version }, changes, appliedEventId) {
+      const result = await model
+        .updateOne(
+          { _id: leadId, oemId, version },
+          {
+            $set: { ...changesToDoc(changes), updatedAt: new Date() },
+            $inc: { version: 1 },
+            $push: { appliedEventIds: appliedEventId },
+          },
+        )
+        .exec();
+      return result.matchedCount === 1;
+    },
+  };
+}

@@ -1,0 +1,140 @@
+import { parseEnvelope } from '@leadflow/contracts/events';
+import { Topics } from '@leadflow/contracts/topics';
+import { createMongoIdempotencyStore, type HttpApp } from '@leadflow/platform/http';
+import {
+  createConsumer,
+  createKafka,
+  createMongoProcessedEvents,
+  createPublisher,
+  ensureTopics,
+  type MessageHandler,
+} from '@leadflow/platform/kafka';
+import { createLogger, type Logger } from '@leadflow/platform/logger';
+import { createMetrics } from '@leadflow/platform/metrics';
+import { connectMongo, pingMongo } from '@leadflow/platform/mongo';
+import { buildApp } from './app.js';
+import { oemBrandMap, type Config } from './config.js';
+import { createCleansingEventsHandler } from './consumers/cleansing-events.consumer.js';
+import { createLifecycleEventsHandler } from './consumers/lifecycle-events.consumer.js';
+import { createGradeDictionaryRepository } from './repositories/grade-dictionary.repository.js';
+import { createLeadGradeRepository } from './repositories/lead-grade.repository.js';
+import { createScoreRecordRepository } from './repositories/score-record.repository.js';
+import { createDictionaryResolver } from './use-cases/dictionaries.js';
+import { createRegradeLead } from './use-cases/regrade-lead.js';
+import { createScoreLead } from './use-cases/score-lead.js';
+import { SERVICE_NAME, SERVICE_VERSION } from './version.js';
+
+export interface RunningScoring {
+  app: HttpApp;
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts scoring in-process: Mongo (and the preset dictionaries of the configured OEMs), topics, the
+ * publisher, the HTTP server and the consumer group on the cleansing and lifecycle topics. `close()`
+ * stops consuming first, then the HTTP server, the producer and Mongo.
+ */
+export async function startService(config: Config, opts: { logger?: Logger } = {}): Promise<RunningScoring> {
+  const logger =
+    opts.logger ?? createLogger({ service: SERVICE_NAME, version: SERVICE_VERSION, level: config.LOG_LEVEL });
+  const metrics = createMetrics({ service: SERVICE_NAME });
+  // Pushed in start order, closed in reverse: consumer, app, producer, mongo.
+  const closers: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const closer of closers.reverse()) {
+      try {
+        await closer();
+      } catch (error) {
+        logger.error({ err: error }, 'close failed');
+      }
+    }
+    closers.length = 0;
+  };
+
+  try {
+    const connection = await connectMongo({ url: config.MONGO_URL, dbName: config.MONGO_DB, logger });
+    closers.push(() => connection.close());
+    const dictionaryRepository = createGradeDictionaryRepository(connection);
+    const leadGrades = createLeadGradeRepository(connection);
+    const scoreRecords = createScoreRecordRepository(connection);
+    // Indexes are declared beside the schemas; build them before traffic (the unique version index
+    // is what keeps dictionary history append-only).
+    await Promise.all(Object.values(connection.models).map((model) => model.init()));
+    const dictionaries = createDictionaryResolver({
+      repository: dictionaryRepository,
+      defaultBrand: config.DEFAULT_BRAND,
+      oemBrands: oemBrandMap(config),
+    });
+    for (const oemId of config.GRADE_DICTIONARY_SEED_OEMS) await dictionaries.ensureSeeded(oemId);
+
+    const kafka = createKafka({
+      brokers: [...config.KAFKA_BROKERS],
+      clientId: `${config.KAFKA_CLIENT_ID}-${SERVICE_NAME}`,
+      logger,
+    });
+    const name = (topic: { name: string }) => `${config.KAFKA_TOPIC_PREFIX}${topic.name}`;
+    await ensureTopics(
+      kafka,
+      [Topics.cleansing, Topics.lifecycle, Topics.scoring].map((t) => ({
+        topic: name(t),
+        numPartitions: t.partitions,
+      })),
+    );
+    const publisher = createPublisher({ kafka, logger, registry: metrics.registry });
+    await publisher.connect();
+    closers.push(() => publisher.disconnect());
+
+    const useCaseDeps = { leadGrades, scoreRecords, dictionaries, publisher, topic: name(Topics.scoring) };
+    const onCleansing = createCleansingEventsHandler(createScoreLead(useCaseDeps));
+    const onLifecycle = createLifecycleEventsHandler(createRegradeLead(useCaseDeps));
+    const cleansingTopic = name(Topics.cleansing);
+    const handler: MessageHandler = (envelope, ctx) =>
+      ctx.topic === cleansingTopic ? onCleansing(envelope, ctx) : onLifecycle(envelope, ctx);
+
+    const idempotency = createMongoIdempotencyStore(connection);
+    const app = await buildApp({
+      config,
+      logger,
+      metrics,
+      dictionaries,
+      dictionaryRepository,
+      leadGrades,
+      scoreRecords,
+      idempotency,
+      readiness: {
+        mongo: () => pingMongo(connection),
+        kafka: async () => {
+          const admin = kafka.admin();
+          await admin.connect();
+          try {
+            await admin.describeCluster();
+          } finally {
+            await admin.disconnect();
+          }
+        },
+      },
+    });
+    closers.push(() => app.close());
+
+    const consumer = createConsumer({
+      kafka,
+      groupId: `${config.KAFKA_TOPIC_PREFIX}leadflow-${SERVICE_NAME}`,
+      topics: [cleansingTopic, name(Topics.lifecycle)],
+      logger,
+      registry: metrics.registry,
+      parse: parseEnvelope,
+      handler,
+      dedup: createMongoProcessedEvents(connection),
+    });
+    closers.push(() => consumer.stop());
+    await consumer.start();
+
+    const url = await app.listen({ host: config.SERVICE_HOST, port: config.SERVICE_PORT });
+    logger.info({ url }, 'scoring listening');
+    return { app, url, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
