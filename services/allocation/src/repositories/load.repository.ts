@@ -1,0 +1,102 @@
+import { isDuplicateKeyError } from '@leadflow/platform/kafka';
+import type { Connection } from 'mongoose';
+import {
+  AgentLoadMongoSchema,
+  DealerDayMongoSchema,
+  type AgentLoadDoc,
+  type DealerDayDoc,
+} from './load.schema.js';
+
+export interface AgentLoad {
+  open: number;
+  lastAssignedAt?: string;
+}
+
+export interface LoadRepository {
+  /** +1 open lead for the agent, once per `opId`. */
+  acquire(input: { oemId: string; dealerId: string; agentId: string; opId: string; at: Date }): Promise<void>;
+  /** −1 open lead for the agent, once per `opId`. */
+  release(input: { oemId: string; agentId: string; opId: string }): Promise<void>;
+  /** +1 lead offered to the dealer on `day`, once per `opId`. */
+  countOffer(input: { oemId: string; dealerId: string; day: string; opId: string }): Promise<void>;
+  agentLoads(oemId: string, agentIds: readonly string[]): Promise<Map<string, AgentLoad>>;
+  /** Today's offers per dealer; `days` maps dealer id → its local day. */
+  dealerDayCounts(oemId: string, days: ReadonlyMap<string, string>): Promise<Map<string, number>>;
+}
+
+export function createLoadRepository(connection: Connection): LoadRepository {
+  const Loads = connection.model<AgentLoadDoc>('AgentLoad', AgentLoadMongoSchema);
+  const Days = connection.model<DealerDayDoc>('DealerDay', DealerDayMongoSchema);
+
+  /**
+   * The filter excludes documents that already applied `opId`; if the document exists and did, the
+   * upsert tries to insert the same `_id` and fails with a duplicate key: that is "already counted".
+   */
+  async function applyOnce(run: () => Promise<unknown>): Promise<void> {
+    try {
+      await run();
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+    }
+  }
+
+  return {
+    acquire: ({ oemId, dealerId, agentId, opId, at }) =>
+      applyOnce(() =>
+        Loads.updateOne(
+          { _id: `${oemId}:${agentId}`, applied: { $ne: opId } },
+          {
+            $inc: { open: 1 },
+            $push: { applied: opId },
+            $max: { lastAssignedAt: at },
+            $set: { dealerId },
+            $setOnInsert: { oemId, agentId },
+          },
+          { upsert: true },
+        ),
+      ),
+
+    // No upsert: releasing an agent who was never counted has nothing to undo.
+    release: async ({ oemId, agentId, opId }) => {
+      await Loads.updateOne(
+        { _id: `${oemId}:${agentId}`, applied: { $ne: opId } },
+        { $inc: { open: -1 }, $push: { applied: opId } },
+      );
+    },
+
+    countOffer: ({ oemId, dealerId, day, opId }) =>
+      applyOnce(() =>
+        Days.updateOne(
+          { _id: `${oemId}:${dealerId}:${day}`, applied: { $ne: opId } },
+          { $inc: { count: 1 }, $push: { applied: opId }, $setOnInsert: { oemId, dealerId, day } },
+          { upsert: true },
+        ),
+      ),
+
+    async agentLoads(oemId, agentIds) {
+      if (agentIds.length === 0) return new Map();
+      const docs = await Loads.find(
+        { _id: { $in: agentIds.map((id) => `${oemId}:${id}`) } },
+        { agentId: 1, open: 1, lastAssignedAt: 1 },
+      ).lean<Pick<AgentLoadDoc, 'agentId' | 'open' | 'lastAssignedAt'>[]>();
+      return new Map(
+        docs.map((d) => [
+          d.agentId,
+          {
+            open: Math.max(0, d.open),
+            ...(d.lastAssignedAt ? { lastAssignedAt: new Date(d.lastAssignedAt).toISOString() } : {}),
+          },
+        ]),
+      );
+    },
+
+    async dealerDayCounts(oemId, days) {
+      if (days.size === 0) return new Map();
+      const ids = [...days].map(([dealerId, day]) => `${oemId}:${dealerId}:${day}`);
+      const docs = await Days.find({ _id: { $in: ids } }, { dealerId: 1, count: 1 }).lean<
+        Pick<DealerDayDoc, 'dealerId' | 'count'>[]
+      >();
+      return new Map(docs.map((d) => [d.dealerId, d.count]));
+    },
+  };
+}
