@@ -1,0 +1,2 @@
+// The worker's workflow bundle entry point: every workflow type this service registers.
+export { leadLifecycleWorkflow } from './lead-lifecycle.workflow.js';
