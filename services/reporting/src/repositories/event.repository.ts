@@ -1,0 +1,58 @@
+import { isDuplicateKeyError } from '@leadflow/platform/kafka';
+import type { Connection } from 'mongoose';
+import { eventModel, type EventDoc } from './event.schema.js';
+
+export type StoredEvent = EventDoc;
+
+export interface EventRepository {
+  /** Inserts the event; `false` when its id was already stored (a redelivery). */
+  insert(event: EventDoc): Promise<boolean>;
+  /** Events of a lead whose counters have not been applied yet. */
+  pending(oemId: string, leadId: string): Promise<StoredEvent[]>;
+  markCounted(oemId: string, id: string, bucketId: string | undefined): Promise<void>;
+  /** Every event of a lead (and of the duplicates merged into it), oldest first. */
+  timeline(oemId: string, leadId: string, limit: number): Promise<StoredEvent[]>;
+  init(): Promise<void>;
+}
+
+export function createEventRepository(connection: Connection): EventRepository {
+  const model = eventModel(connection);
+  const collection = connection.collection<EventDoc>(model.collection.collectionName);
+  return {
+    async init() {
+      await model.init();
+    },
+
+    async insert(event) {
+      try {
+        await collection.insertOne(event);
+        return true;
+      } catch (error) {
+        if (isDuplicateKeyError(error)) return false;
+        throw error;
+      }
+    },
+
+    async pending(oemId, leadId) {
+      return model
+        .find({ oemId, leadId, counted: false })
+        .sort({ occurredAt: 1, _id: 1 })
+        .lean<StoredEvent[]>();
+    },
+
+    async markCounted(oemId, id, bucketId) {
+      await model.updateOne(
+        { _id: id, oemId },
+        { $set: { counted: true, ...(bucketId === undefined ? {} : { bucketId }) } },
+      );
+    },
+
+    async timeline(oemId, leadId, limit) {
+      return model
+        .find({ oemId, $or: [{ leadId }, { openLeadId: leadId }] })
+        .sort({ occurredAt: 1, _id: 1 })
+        .limit(limit)
+        .lean<StoredEvent[]>();
+    },
+  };
+}

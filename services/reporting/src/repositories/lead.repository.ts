@@ -1,0 +1,125 @@
+import type { LeadStatus } from '@leadflow/contracts/common';
+import { isDuplicateKeyError, NonRetriableError } from '@leadflow/platform/kafka';
+import type { TenantFilter } from '@leadflow/platform/mongo';
+import type { Connection, UpdateQuery } from 'mongoose';
+import { latestKeyPath, type SnapshotUpdate } from '../domain/lead-snapshot.js';
+import { createKeyedLock } from './keyed-lock.js';
+import { leadModel, type LeadDoc } from './lead.schema.js';
+
+export type LeadSnapshot = LeadDoc;
+
+export interface LeadListFilter {
+  oemId: string;
+  dealerId?: string;
+  agentId?: string;
+  status?: LeadStatus;
+  grade?: string;
+  /** Received at or after. */
+  from?: Date;
+  /** Received before. */
+  to?: Date;
+}
+
+export interface LeadPage {
+  items: LeadSnapshot[];
+  total: number;
+}
+
+export interface LeadRepository {
+  /** Applies one event's update; returns the snapshot afterwards. */
+  apply(update: SnapshotUpdate): Promise<LeadSnapshot>;
+  find(oemId: string, leadId: string): Promise<LeadSnapshot | null>;
+  list(filter: LeadListFilter, page: { skip: number; limit: number }): Promise<LeadPage>;
+  init(): Promise<void>;
+}
+
+function baseUpdate(update: SnapshotUpdate): UpdateQuery<LeadDoc> {
+  const query: Record<string, unknown> = {};
+  // Empty operators are left out: FerretDB rejects `$set: {}`.
+  if (Object.keys(update.set).length > 0) query.$set = update.set;
+  if (Object.keys(update.min).length > 0) query.$min = update.min;
+  if (Object.keys(update.max).length > 0) query.$max = update.max;
+  if (Object.keys(update.addToSet).length > 0) query.$addToSet = update.addToSet;
+  return query as UpdateQuery<LeadDoc>;
+}
+
+export function createLeadRepository(connection: Connection): LeadRepository {
+  const model = leadModel(connection);
+  const lock = createKeyedLock();
+
+  async function upsert(update: SnapshotUpdate): Promise<void> {
+    const filter: TenantFilter<LeadDoc> = { _id: update.leadId, oemId: update.oemId };
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await model.updateOne(filter, baseUpdate(update), { upsert: true });
+        return;
+      } catch (error) {
+        if (!isDuplicateKeyError(error) || attempt >= 2) throw error;
+        // Two first events of a lead upserting at once: one insert wins and the retry updates it.
+        // If the lead exists under another tenant, the retry cannot match and never will.
+        const owner = await model.findById(update.leadId, { oemId: 1 }).lean();
+        if (owner !== null && owner.oemId !== update.oemId) {
+          throw new NonRetriableError(`lead ${update.leadId} belongs to another tenant`);
+        }
+      }
+    }
+  }
+
+  async function applyUnlocked(update: SnapshotUpdate): Promise<LeadSnapshot> {
+    await upsert(update);
+    for (const latest of update.latest) {
+      const keyPath = latestKeyPath(latest.group);
+      // Applies only over an older key: a late event never overwrites a newer status, owner or grade.
+      await model.updateOne(
+        {
+          _id: update.leadId,
+          oemId: update.oemId,
+          $or: [{ [keyPath]: { $exists: false } }, { [keyPath]: { $lt: latest.key } }],
+        },
+        { $set: { ...latest.fields, [keyPath]: latest.key } },
+      );
+    }
+    const snapshot = await model.findOne({ _id: update.leadId, oemId: update.oemId }).lean<LeadSnapshot>();
+    if (snapshot === null) throw new Error(`lead ${update.leadId} vanished after its upsert`);
+    return snapshot;
+  }
+
+  return {
+    async init() {
+      await model.init();
+    },
+
+    apply(update) {
+      return lock.run(update.leadId, () => applyUnlocked(update));
+    },
+
+    async find(oemId, leadId) {
+      const filter: TenantFilter<LeadDoc> = { _id: leadId, oemId };
+      return model.findOne(filter).lean<LeadSnapshot>();
+    },
+
+    async list(filter, page) {
+      const query: TenantFilter<LeadDoc> = { oemId: filter.oemId };
+      if (filter.dealerId !== undefined) query.dealerId = filter.dealerId;
+      if (filter.agentId !== undefined) query.agentId = filter.agentId;
+      if (filter.status !== undefined) query.status = filter.status;
+      if (filter.grade !== undefined) query.grade = filter.grade;
+      if (filter.from !== undefined || filter.to !== undefined) {
+        query['milestones.receivedAt'] = {
+          ...(filter.from === undefined ? {} : { $gte: filter.from }),
+          ...(filter.to === undefined ? {} : { $lt: filter.to }),
+        };
+      }
+      const [items, total] = await Promise.all([
+        model
+          .find(query)
+          .sort({ 'milestones.receivedAt': -1, _id: 1 })
+          .skip(page.skip)
+          .limit(page.limit)
+          .lean<LeadSnapshot[]>(),
+        model.countDocuments(query),
+      ]);
+      return { items, total };
+    },
+  };
+}

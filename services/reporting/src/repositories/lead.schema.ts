@@ -1,0 +1,118 @@
+import type { ChannelL1, ChannelL2, LeadStatus, WorkQueue } from '@leadflow/contracts/common';
+import { Schema, type Connection, type Model } from 'mongoose';
+
+export const MilestoneNames = [
+  'receivedAt',
+  'cleansedAt',
+  'invalidatedAt',
+  'mergedAt',
+  'scoredAt',
+  'firstAllocatedAt',
+  'assignedAt',
+  'lifecycleStartedAt',
+  'firstFollowUpAt',
+  'lastFollowUpAt',
+  'firstInvitedAt',
+  'firstVisitAt',
+  'firstTestDriveAt',
+  'orderedAt',
+  'wonAt',
+  'defeatRequestedAt',
+  'defeatedAt',
+  'lostContactAt',
+  'nurtureEnrolledAt',
+  'archivedAt',
+] as const;
+export type MilestoneName = (typeof MilestoneNames)[number];
+
+export const SlaFields = ['firstContactDueAt', 'firstContactMetAt', 'firstContactBreachedAt'] as const;
+export type SlaField = (typeof SlaFields)[number];
+
+/** The read model of one lead, merged from its events in any order (see `snapshotUpdatesFor`). */
+export interface LeadDoc {
+  /** The lead id. */
+  _id: string;
+  oemId: string;
+  customerId?: string;
+  sourceId?: string;
+  channel?: { l1: ChannelL1; l2: ChannelL2; l3: string };
+  brand?: string;
+  series?: string;
+  model?: string;
+  showroomDealerId?: string;
+  region?: { province?: string; city?: string; adcode?: string };
+  markers?: { duplicate?: boolean; reactivated?: boolean; invalid?: boolean; grabbed?: boolean };
+  reactivatedFrom?: string;
+  mergedInto?: string;
+  duplicateLeadIds?: string[];
+  invalidReason?: string;
+  defeatReason?: string;
+  initialGrade?: string;
+  grade?: string;
+  score?: number;
+  gradeKey?: string;
+  status?: LeadStatus;
+  statusSince?: Date;
+  statusKey?: string;
+  dealerId?: string | null;
+  agentId?: string | null;
+  teamId?: string | null;
+  queue?: WorkQueue | null;
+  ownerSince?: Date;
+  ownerKey?: string;
+  milestones?: Partial<Record<MilestoneName, Date>>;
+  sla?: Partial<Record<SlaField, Date>>;
+  lastEventAt?: Date;
+}
+
+const dates = (names: readonly string[]) => Object.fromEntries(names.map((name) => [name, { type: Date }]));
+
+const LeadSchema = new Schema<LeadDoc>(
+  {
+    _id: { type: String, required: true },
+    oemId: { type: String, required: true },
+    customerId: String,
+    sourceId: String,
+    channel: { l1: String, l2: String, l3: String },
+    brand: String,
+    series: String,
+    model: String,
+    showroomDealerId: String,
+    region: { province: String, city: String, adcode: String },
+    markers: { duplicate: Boolean, reactivated: Boolean, invalid: Boolean, grabbed: Boolean },
+    reactivatedFrom: String,
+    mergedInto: String,
+    duplicateLeadIds: { type: [String], default: undefined },
+    invalidReason: String,
+    defeatReason: String,
+    initialGrade: String,
+    grade: String,
+    score: Number,
+    gradeKey: String,
+    status: String,
+    statusSince: Date,
+    statusKey: String,
+    dealerId: String,
+    agentId: String,
+    teamId: String,
+    queue: String,
+    ownerSince: Date,
+    ownerKey: String,
+    milestones: dates(MilestoneNames),
+    sla: dates(SlaFields),
+    lastEventAt: Date,
+  },
+  { collection: 'leads', versionKey: false, strict: 'throw' },
+);
+
+// Dealer work lists and the dealer-scoped list, newest leads first (`GET /v1/leads` for dealer roles).
+LeadSchema.index({ oemId: 1, dealerId: 1, 'milestones.receivedAt': -1 });
+// The OEM-wide list, newest first, optionally by status.
+LeadSchema.index({ oemId: 1, 'milestones.receivedAt': -1 });
+LeadSchema.index({ oemId: 1, status: 1, 'milestones.receivedAt': -1 });
+// A consultant's own leads.
+LeadSchema.index({ oemId: 1, agentId: 1, 'milestones.receivedAt': -1 });
+
+export function leadModel(connection: Connection): Model<LeadDoc> {
+  return connection.models.ReportingLead ?? connection.model<LeadDoc>('ReportingLead', LeadSchema);
+}
