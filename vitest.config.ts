@@ -12,6 +12,9 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
+          // Projects with different worker counts must run as separate groups (vitest 4): unit first,
+          // then integration, then e2e, so a fast failure shows before the slow tiers start.
+          sequence: { groupOrder: 0 },
           include: ['packages/*/src/**/*.spec.ts', 'services/*/src/**/*.spec.ts', 'test/unit/**/*.spec.ts'],
           environment: 'node',
         },
@@ -19,6 +22,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
+          sequence: { groupOrder: 1 },
           include: ['packages/*/test/**/*.test.ts', 'services/*/test/**/*.test.ts'],
           globalSetup: ['packages/testkit/src/global-setup.ts'],
           testTimeout: 60_000,
@@ -30,6 +34,7 @@ export default defineConfig({
       {
         test: {
           name: 'e2e',
+          sequence: { groupOrder: 2 },
           include: ['test/e2e/**/*.test.ts'],
           globalSetup: ['packages/testkit/src/global-setup.ts'],
           testTimeout: 180_000,
