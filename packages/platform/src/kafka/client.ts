@@ -68,6 +68,26 @@ export interface TopicSpec {
  * another instance starting at the same time, or a previous run) are left as they are.
  */
 export async function ensureTopics(kafka: Kafka, topics: TopicSpec[]): Promise<void> {
+  // On a fresh broker several services create topics at the same moment; the metadata of a topic
+  // another instance just created can answer "does not host this topic-partition" until its leader
+  // is elected. Those errors are retriable: try again for a while rather than fail the start.
+  const deadline = Date.now() + 60_000;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await ensureTopicsOnce(kafka, topics);
+      return;
+    } catch (error) {
+      if (!isRetriable(error) || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(250 * attempt, 2_000)));
+    }
+  }
+}
+
+function isRetriable(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && 'retriable' in error && error.retriable === true;
+}
+
+async function ensureTopicsOnce(kafka: Kafka, topics: TopicSpec[]): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -90,6 +110,8 @@ export async function ensureTopics(kafka: Kafka, topics: TopicSpec[]): Promise<v
     } catch (error) {
       if (!isTopicAlreadyExists(error)) throw error;
     }
+    // Created here or by a concurrent instance: return only once every partition has a leader.
+    await admin.fetchTopicMetadata({ topics: wanted.map((t) => t.topic) });
   } finally {
     await admin.disconnect();
   }
