@@ -239,6 +239,8 @@ const scoredProperties = {
   purchaseWindowDays: Type.Optional(Type.Integer({ minimum: 0 })),
   followUpIntervalDays: Type.Integer({ minimum: 1 }),
   slaPolicy: SlaPolicyRef,
+  /** Why this grade, one line per step ("en / zh-CN"): dictionary, timeframe, requirements, SLA, trigger. */
+  reasons: Type.Optional(Reasons),
   // Routing inputs travel with the grade so allocation decides from this event alone.
   channel: ChannelRef,
   region: Region,
