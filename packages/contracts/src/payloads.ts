@@ -145,6 +145,12 @@ export const LeadReceived = strict(
     consent: Type.Optional(Consent),
     /** Source fields the taxonomy does not map, kept for audit and later mapping. */
     raw: Type.Record(Type.String(), Type.Unknown(), { maxProperties: 200 }),
+    /**
+     * The L3 channel's cost per lead (CNY) in ingestion's channel taxonomy when the lead arrived:
+     * what the media charged for this lead, summed by reporting for media ROI (cost per lead, per
+     * valid lead, per deal). Absent when the channel has no cost configured.
+     */
+    channelCostCny: Type.Optional(Type.Number({ minimum: 0, maximum: 1_000_000 })),
   },
   'A lead as received from a channel, before any validation of its content.',
 );
