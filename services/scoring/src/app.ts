@@ -3,11 +3,14 @@ import { createHttpApp, type HttpApp, type IdempotencyStore } from '@leadflow/pl
 import type { Logger } from '@leadflow/platform/logger';
 import type { Metrics } from '@leadflow/platform/metrics';
 import type { Config } from './config.js';
+import { registerConversionPriorRoutes } from './http/conversion-priors.routes.js';
 import { registerGradeDictionaryRoutes } from './http/grade-dictionaries.routes.js';
 import { registerLeadScoreRoutes } from './http/lead-scores.routes.js';
+import type { ConversionPriorRepository } from './repositories/conversion-prior.repository.js';
 import type { GradeDictionaryRepository } from './repositories/grade-dictionary.repository.js';
 import type { LeadGradeRepository } from './repositories/lead-grade.repository.js';
 import type { ScoreRecordRepository } from './repositories/score-record.repository.js';
+import type { ConversionPriors } from './use-cases/conversion-priors.js';
 import type { DictionaryResolver } from './use-cases/dictionaries.js';
 import { SERVICE_NAME, SERVICE_VERSION } from './version.js';
 
@@ -19,6 +22,8 @@ export interface AppDeps {
   dictionaryRepository: GradeDictionaryRepository;
   leadGrades: LeadGradeRepository;
   scoreRecords: ScoreRecordRepository;
+  priors: ConversionPriors;
+  priorRepository: ConversionPriorRepository;
   idempotency?: IdempotencyStore;
   readiness?: Record<string, () => Promise<void>>;
 }
@@ -52,5 +57,6 @@ export async function buildApp(deps: AppDeps): Promise<HttpApp> {
     scoreRecords: deps.scoreRecords,
     dictionaries: deps.dictionaries,
   });
+  registerConversionPriorRoutes(app, { priors: deps.priors, repository: deps.priorRepository });
   return app;
 }

@@ -12,6 +12,8 @@ describe('readConfig', () => {
       KAFKA_TOPIC_PREFIX: '',
       DEFAULT_BRAND: 'subaru',
       OEM_BRANDS: [],
+      CONVERSION_PRIOR_SMOOTHING: 10,
+      CONVERSION_PRIOR_WINDOW_MONTHS: 24,
     });
     expect(config.JWT_SECRET.length).toBeGreaterThanOrEqual(32);
   });
@@ -27,5 +29,11 @@ describe('readConfig', () => {
   it('refuses the demo secret fallback in production and bad brands', () => {
     expect(() => readConfig({ ...env, NODE_ENV: 'production' })).toThrow(/JWT_SECRET/);
     expect(() => readConfig({ ...env, DEFAULT_BRAND: 'Sub aru' })).toThrow(/DEFAULT_BRAND/);
+    expect(() => readConfig({ ...env, CONVERSION_PRIOR_SMOOTHING: '-1' })).toThrow(
+      /CONVERSION_PRIOR_SMOOTHING/,
+    );
+    expect(() => readConfig({ ...env, CONVERSION_PRIOR_WINDOW_MONTHS: '0' })).toThrow(
+      /CONVERSION_PRIOR_WINDOW_MONTHS/,
+    );
   });
 });

@@ -8,6 +8,7 @@ import {
 } from '@leadflow/platform/config';
 import { LOCAL_DEV_JWT_SECRET } from '@leadflow/platform/auth';
 import { Type, type Static } from '@sinclair/typebox';
+import { DEFAULT_PRIOR_SMOOTHING } from './domain/conversion-prior.js';
 import { BrandPattern } from './domain/grade-dictionaries.js';
 
 export const ConfigSchema = Type.Composite([
@@ -24,6 +25,14 @@ export const ConfigSchema = Type.Composite([
     OEM_BRANDS: Type.Array(Type.String({ pattern: '^\\S+:[a-z0-9_-]{1,50}$' }), { default: [] }),
     /** OEMs whose preset dictionaries are written at start-up; any other OEM is seeded on first use. */
     GRADE_DICTIONARY_SEED_OEMS: Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { default: [] }),
+    /** Pseudo-leads at the parent level's rate when smoothing a conversion prior (0: raw rates). */
+    CONVERSION_PRIOR_SMOOTHING: Type.Number({
+      minimum: 0,
+      maximum: 10_000,
+      default: DEFAULT_PRIOR_SMOOTHING,
+    }),
+    /** Won and defeated leads older than this many months no longer move the priors. */
+    CONVERSION_PRIOR_WINDOW_MONTHS: Type.Integer({ minimum: 1, maximum: 120, default: 24 }),
   }),
 ]);
 export type Config = Static<typeof ConfigSchema>;

@@ -16,10 +16,13 @@ import { buildApp } from './app.js';
 import { oemBrandMap, type Config } from './config.js';
 import { createCleansingEventsHandler } from './consumers/cleansing-events.consumer.js';
 import { createLifecycleEventsHandler } from './consumers/lifecycle-events.consumer.js';
+import { createConversionPriorRepository } from './repositories/conversion-prior.repository.js';
 import { createGradeDictionaryRepository } from './repositories/grade-dictionary.repository.js';
 import { createLeadGradeRepository } from './repositories/lead-grade.repository.js';
 import { createScoreRecordRepository } from './repositories/score-record.repository.js';
+import { createConversionPriors } from './use-cases/conversion-priors.js';
 import { createDictionaryResolver } from './use-cases/dictionaries.js';
+import { createRecordOutcome } from './use-cases/record-outcome.js';
 import { createRegradeLead } from './use-cases/regrade-lead.js';
 import { createScoreLead } from './use-cases/score-lead.js';
 import { SERVICE_NAME, SERVICE_VERSION } from './version.js';
@@ -58,6 +61,12 @@ export async function startService(config: Config, opts: { logger?: Logger } = {
     const dictionaryRepository = createGradeDictionaryRepository(connection);
     const leadGrades = createLeadGradeRepository(connection);
     const scoreRecords = createScoreRecordRepository(connection);
+    const priorRepository = createConversionPriorRepository(connection);
+    const priors = createConversionPriors({
+      repository: priorRepository,
+      smoothing: config.CONVERSION_PRIOR_SMOOTHING,
+      windowMonths: config.CONVERSION_PRIOR_WINDOW_MONTHS,
+    });
     // Indexes are declared beside the schemas; build them before traffic (the unique version index
     // is what keeps dictionary history append-only).
     await Promise.all(Object.values(connection.models).map((model) => model.init()));
@@ -85,9 +94,19 @@ export async function startService(config: Config, opts: { logger?: Logger } = {
     await publisher.connect();
     closers.push(() => publisher.disconnect());
 
-    const useCaseDeps = { leadGrades, scoreRecords, dictionaries, publisher, topic: name(Topics.scoring) };
+    const useCaseDeps = {
+      leadGrades,
+      scoreRecords,
+      dictionaries,
+      priors,
+      publisher,
+      topic: name(Topics.scoring),
+    };
     const onCleansing = createCleansingEventsHandler(createScoreLead(useCaseDeps));
-    const onLifecycle = createLifecycleEventsHandler(createRegradeLead(useCaseDeps));
+    const onLifecycle = createLifecycleEventsHandler({
+      regradeLead: createRegradeLead(useCaseDeps),
+      recordOutcome: createRecordOutcome({ leadGrades, priors: priorRepository }),
+    });
     const cleansingTopic = name(Topics.cleansing);
     const handler: MessageHandler = (envelope, ctx) =>
       ctx.topic === cleansingTopic ? onCleansing(envelope, ctx) : onLifecycle(envelope, ctx);
@@ -101,6 +120,8 @@ export async function startService(config: Config, opts: { logger?: Logger } = {
       dictionaryRepository,
       leadGrades,
       scoreRecords,
+      priors,
+      priorRepository,
       idempotency,
       readiness: {
         mongo: () => pingMongo(connection),

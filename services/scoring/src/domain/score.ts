@@ -1,4 +1,5 @@
 import type { ChannelL2, ChannelRef, Intent, LeadMarker, Region } from '@leadflow/contracts/common';
+import type { ChannelPrior } from './conversion-prior.js';
 import type { GradeDefinition, GradeDictionaryContent, LocalizedText } from './grade-dictionaries.js';
 import { timedGrades, type GradingResult } from './grading.js';
 
@@ -30,8 +31,9 @@ export const ScoreWeights: Readonly<Record<ScoreFactorName, number>> = {
 };
 
 /**
- * Prior conversion quality per channel type: a customer standing in the showroom or referred by
- * after-sales converts far better than a vertical-media form or a bulk import.
+ * Prior conversion quality per channel type, before any outcome is known: a customer standing in the
+ * showroom or referred by after-sales converts far better than a vertical-media form or a bulk import.
+ * Won and defeated leads then move it per channel × model × region (`conversion-prior.ts`).
  */
 export const ChannelQuality: Readonly<Record<ChannelL2, number>> = {
   walk_in: 0.9,
@@ -72,6 +74,8 @@ export interface ScoreInput {
   /** The time the score is computed for: the causing event's time, so a recomputation is identical. */
   at: Date;
   engagement?: Engagement;
+  /** The learnt conversion prior of the lead's channel × model × region; absent: the static quality. */
+  channelPrior?: ChannelPrior;
 }
 
 export interface ScoreFactor {
@@ -138,6 +142,7 @@ function needClarityFactor(input: ScoreInput): [number, LocalizedText] {
 }
 
 function channelFactor(input: ScoreInput): [number, LocalizedText] {
+  if (input.channelPrior !== undefined) return [input.channelPrior.value, input.channelPrior.explanation];
   const value = ChannelQuality[input.channel.l2];
   return [
     value,

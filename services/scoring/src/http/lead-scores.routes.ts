@@ -2,6 +2,7 @@ import { assertTenant, requirePrincipal } from '@leadflow/platform/auth';
 import { AppError, ProblemSchema, type HttpApp } from '@leadflow/platform/http';
 import { Type } from '@sinclair/typebox';
 import { LocalizedText } from '../domain/grade-dictionaries.js';
+import { PriorLevels } from '../domain/conversion-prior.js';
 import { ScoreFactorNames } from '../domain/score.js';
 import type { LeadGradeRepository } from '../repositories/lead-grade.repository.js';
 import type { ScoreRecordRepository } from '../repositories/score-record.repository.js';
@@ -41,6 +42,29 @@ const LeadScoreSchema = Type.Object(
       reminderAtPct: Type.Integer(),
       graceMinutes: Type.Integer(),
     }),
+    channelPrior: Type.Optional(
+      Type.Object(
+        {
+          value: Type.Number(),
+          base: Type.Number({ description: "The channel type's static quality before any outcome." }),
+          smoothing: Type.Number({ description: 'Pseudo-leads at the parent level rate.' }),
+          channel: Type.String(),
+          model: Type.String(),
+          region: Type.String(),
+          levels: Type.Array(
+            Type.Object({
+              level: Type.Union(PriorLevels.map((l) => Type.Literal(l))),
+              key: Type.String(),
+              wins: Type.Integer(),
+              losses: Type.Integer(),
+              rate: Type.Number(),
+            }),
+          ),
+          explanation: LocalizedText,
+        },
+        { description: 'The evidence behind the channel factor: won and defeated leads per level.' },
+      ),
+    ),
     /** Set when the dictionary's lock rule fixed the grade (Nissan: 3 calls in the first week). */
     lockedAt: Type.Optional(Type.String({ format: 'date-time' })),
     eventId: Type.String({ description: 'The scoring event that announced this grade.' }),
@@ -104,6 +128,7 @@ export function registerLeadScoreRoutes(app: HttpApp, deps: LeadScoreRouteDeps):
         ...(lead.purchaseWindowDays === undefined ? {} : { purchaseWindowDays: lead.purchaseWindowDays }),
         followUpIntervalDays: lead.followUpIntervalDays,
         slaPolicy: lead.slaPolicy,
+        ...(lead.channelPrior === undefined ? {} : { channelPrior: lead.channelPrior }),
         ...(lead.lock.lockedAt === undefined ? {} : { lockedAt: lead.lock.lockedAt }),
         eventId: lead.lastEventId,
         history: history

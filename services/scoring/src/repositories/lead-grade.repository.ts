@@ -2,6 +2,7 @@ import type { ChannelRef, Intent, LeadMarker, Region } from '@leadflow/contracts
 import { isDuplicateKeyError } from '@leadflow/platform/kafka';
 import type { TenantFilter } from '@leadflow/platform/mongo';
 import type { Connection } from 'mongoose';
+import type { ChannelPrior, Outcome, PriorLevel } from '../domain/conversion-prior.js';
 import type { LocalizedText } from '../domain/grade-dictionaries.js';
 import type { GradeLockState } from '../domain/regrade.js';
 import type { Engagement, ScoreFactor } from '../domain/score.js';
@@ -34,6 +35,10 @@ export interface LeadGrade {
   purchaseWindowDays?: number;
   followUpIntervalDays: number;
   slaPolicy: SlaPolicy;
+  /** The learnt channel × model × region prior behind the channel factor (absent on old grades). */
+  channelPrior?: ChannelPrior;
+  /** Set once when the lead is won or defeated: the one outcome it counts towards the priors. */
+  outcome?: LeadOutcome;
   regradeCount: number;
   lock: GradeLockState;
   engagement: Engagement;
@@ -41,6 +46,12 @@ export interface LeadGrade {
   lastEventId: string;
   version: number;
   updatedAt: string;
+}
+
+export interface LeadOutcome {
+  type: Outcome;
+  eventId: string;
+  at: string;
 }
 
 /** What a regrade (or a no-change lifecycle event) may change. */
@@ -58,6 +69,7 @@ export type LeadGradeChanges = Partial<
     | 'purchaseWindowDays'
     | 'followUpIntervalDays'
     | 'slaPolicy'
+    | 'channelPrior'
     | 'regradeCount'
     | 'lock'
     | 'engagement'
@@ -78,6 +90,14 @@ export interface LeadGradeRepository {
     changes: LeadGradeChanges,
     appliedEventId: string,
   ): Promise<boolean>;
+  /**
+   * Records the lead's outcome unless it already has another one (first outcome wins), and returns
+   * the outcome the lead has afterwards, or null when the lead is unknown.
+   */
+  recordOutcome(
+    filter: TenantFilter<LeadGradeDoc> & { leadId: string },
+    outcome: LeadOutcome,
+  ): Promise<LeadOutcome | null>;
 }
 
 export function intentToDoc(intent: Intent): IntentDoc {
@@ -98,6 +118,25 @@ export function intentFromDoc(doc: IntentDoc): Intent {
     timeframe: timeframeText ?? timeframeDays,
     budget: budgetText ?? budgetAmount,
   });
+}
+
+function channelPriorFromDoc(doc: NonNullable<LeadGradeDoc['channelPrior']>): ChannelPrior {
+  return {
+    value: doc.value,
+    base: doc.base,
+    smoothing: doc.smoothing,
+    channel: doc.channel as ChannelPrior['channel'],
+    model: doc.model,
+    region: doc.region,
+    levels: doc.levels.map((l) => ({
+      level: l.level as PriorLevel,
+      key: l.key,
+      wins: l.wins,
+      losses: l.losses,
+      rate: l.rate,
+    })),
+    explanation: { 'zh-CN': doc.explanation['zh-CN'], en: doc.explanation.en },
+  };
 }
 
 function toDomain(doc: LeadGradeDoc): LeadGrade {
@@ -133,6 +172,10 @@ function toDomain(doc: LeadGradeDoc): LeadGrade {
     purchaseWindowDays: doc.purchaseWindowDays,
     followUpIntervalDays: doc.followUpIntervalDays,
     slaPolicy: { ...doc.slaPolicy },
+    channelPrior: doc.channelPrior ? channelPriorFromDoc(doc.channelPrior) : undefined,
+    outcome: doc.outcome
+      ? { type: doc.outcome.type as Outcome, eventId: doc.outcome.eventId, at: doc.outcome.at.toISOString() }
+      : undefined,
     regradeCount: doc.regradeCount,
     lock,
     engagement: compact({ ...doc.engagement }),
@@ -158,13 +201,14 @@ export function createLeadGradeRepository(connection: Connection): LeadGradeRepo
 
     async insert(grade) {
       const now = new Date();
-      const { leadId, intent, receivedAt, ...rest } = grade;
+      const { leadId, intent, receivedAt, outcome, ...rest } = grade;
       try {
         await model.create({
           ...rest,
           _id: leadId,
           intent: intentToDoc(intent),
           receivedAt: new Date(receivedAt),
+          ...(outcome === undefined ? {} : { outcome: { ...outcome, at: new Date(outcome.at) } }),
           appliedEventIds: [],
           version: 1,
           createdAt: now,
@@ -189,6 +233,29 @@ export function createLeadGradeRepository(connection: Connection): LeadGradeRepo
         )
         .exec();
       return result.matchedCount === 1;
+    },
+
+    async recordOutcome({ oemId, leadId }, outcome) {
+      // Conditional on "no outcome yet, or this very event": a redelivery rewrites the same value,
+      // a second outcome under another event id (a lead won after a defeat) is not recorded.
+      await model
+        .updateOne(
+          {
+            _id: leadId,
+            oemId,
+            $or: [{ outcome: { $exists: false } }, { outcome: null }, { 'outcome.eventId': outcome.eventId }],
+          },
+          { $set: { outcome: { ...outcome, at: new Date(outcome.at) } } },
+        )
+        .exec();
+      const doc = await model.findOne({ _id: leadId, oemId }, { outcome: 1 }).lean<LeadGradeDoc>().exec();
+      if (doc === null) return null;
+      if (!doc.outcome) return null;
+      return {
+        type: doc.outcome.type as Outcome,
+        eventId: doc.outcome.eventId,
+        at: doc.outcome.at.toISOString(),
+      };
     },
   };
 }

@@ -1,5 +1,6 @@
 import { ChannelL1s, ChannelL2s, LeadMarkers } from '@leadflow/contracts/common';
 import { Schema, type Connection, type Model } from 'mongoose';
+import { Outcomes, PriorLevels } from '../domain/conversion-prior.js';
 import {
   DictionaryRefSchema,
   LocalizedTextSchema,
@@ -60,6 +61,17 @@ export interface LeadGradeDoc {
     reminderAtPct: number;
     graceMinutes: number;
   };
+  channelPrior?: {
+    value: number;
+    base: number;
+    smoothing: number;
+    channel: string;
+    model: string;
+    region: string;
+    levels: { level: string; key: string; wins: number; losses: number; rate: number }[];
+    explanation: Localized;
+  };
+  outcome?: { type: string; eventId: string; at: Date };
   regradeCount: number;
   lock: { callsAt: string[]; lockedAt?: string };
   engagement: { visited?: boolean; testDriven?: boolean; ordered?: boolean };
@@ -139,6 +151,46 @@ export const LeadGradeSchema = new Schema<LeadGradeDoc>(
     purchaseWindowDays: Number,
     followUpIntervalDays: { type: Number, required: true },
     slaPolicy: { type: SlaPolicySchema, required: true },
+    channelPrior: {
+      type: new Schema(
+        {
+          value: { type: Number, required: true },
+          base: { type: Number, required: true },
+          smoothing: { type: Number, required: true },
+          channel: { type: String, required: true },
+          model: { type: String, required: true },
+          region: { type: String, required: true },
+          levels: {
+            type: [
+              new Schema(
+                {
+                  level: { type: String, enum: PriorLevels, required: true },
+                  key: { type: String, required: true },
+                  wins: { type: Number, required: true },
+                  losses: { type: Number, required: true },
+                  rate: { type: Number, required: true },
+                },
+                { _id: false },
+              ),
+            ],
+            default: [],
+          },
+          explanation: { type: LocalizedTextSchema, required: true },
+        },
+        { _id: false },
+      ),
+    },
+    outcome: {
+      type: new Schema(
+        // The field is called `type`, so this sub-schema declares its types with `$type`.
+        {
+          type: { $type: String, enum: Outcomes, required: true },
+          eventId: { $type: String, required: true },
+          at: { $type: Date, required: true },
+        },
+        { _id: false, typeKey: '$type' },
+      ),
+    },
     regradeCount: { type: Number, required: true },
     lock: {
       type: new Schema({ callsAt: { type: [String], default: [] }, lockedAt: String }, { _id: false }),

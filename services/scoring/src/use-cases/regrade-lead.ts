@@ -13,6 +13,7 @@ import type {
   LeadGradeRepository,
 } from '../repositories/lead-grade.repository.js';
 import type { ScoreRecordRepository } from '../repositories/score-record.repository.js';
+import type { ConversionPriors } from './conversion-priors.js';
 import type { DictionaryResolver } from './dictionaries.js';
 import { republish, scoredPayload } from './scoring-events.js';
 
@@ -20,6 +21,7 @@ export interface RegradeLeadDeps {
   leadGrades: LeadGradeRepository;
   scoreRecords: ScoreRecordRepository;
   dictionaries: DictionaryResolver;
+  priors: ConversionPriors;
   publisher: Publisher;
   topic: string;
 }
@@ -98,7 +100,7 @@ function purchaseDaysFor(
  * counts a call twice (the Nissan lock) nor creates a second regrade; it re-publishes the stored event.
  */
 export function createRegradeLead(deps: RegradeLeadDeps) {
-  const { leadGrades, scoreRecords, dictionaries, publisher, topic } = deps;
+  const { leadGrades, scoreRecords, dictionaries, priors, publisher, topic } = deps;
 
   return async function handle(envelope: TriggerEnvelope, log: Logger): Promise<void> {
     const { oemId } = envelope;
@@ -137,6 +139,15 @@ export function createRegradeLead(deps: RegradeLeadDeps) {
         const sequence = state.regradeCount + 1;
         const grade = decision.grade;
         const sla = chooseSlaPolicy(state.channel, grade);
+        const at = new Date(envelope.occurredAt);
+        // The prior as learnt by now, for the lead's intent after this event (a new model moves it).
+        const channelPrior = await priors.estimate({
+          oemId,
+          channel: state.channel,
+          intent: decision.intent,
+          region: state.region,
+          at,
+        });
         const score = scoreLead({
           dictionary,
           grading: {
@@ -153,8 +164,9 @@ export function createRegradeLead(deps: RegradeLeadDeps) {
           markers: state.markers,
           ...(state.previousStatus === undefined ? {} : { previousStatus: state.previousStatus }),
           receivedAt: new Date(state.receivedAt),
-          at: new Date(envelope.occurredAt),
+          at,
           engagement: decision.engagement,
+          channelPrior,
         });
         const reasons = [
           {
@@ -172,6 +184,7 @@ export function createRegradeLead(deps: RegradeLeadDeps) {
           ...(grade.purchaseWindowDays === undefined ? {} : { purchaseWindowDays: grade.purchaseWindowDays }),
           followUpIntervalDays: grade.followUpIntervalDays,
           slaPolicy: sla.policy,
+          channelPrior,
           regradeCount: sequence,
           lastEventId: regradedEventId(leadId, sequence),
         };

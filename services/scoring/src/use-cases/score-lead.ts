@@ -7,6 +7,7 @@ import { explainScore, scoreLead } from '../domain/score.js';
 import { chooseSlaPolicy } from '../domain/sla-policy.js';
 import type { LeadGrade, LeadGradeRepository } from '../repositories/lead-grade.repository.js';
 import type { ScoreRecordRepository } from '../repositories/score-record.repository.js';
+import type { ConversionPriors } from './conversion-priors.js';
 import type { DictionaryResolver } from './dictionaries.js';
 import { republish, scoredPayload } from './scoring-events.js';
 
@@ -14,6 +15,7 @@ export interface ScoreLeadDeps {
   leadGrades: LeadGradeRepository;
   scoreRecords: ScoreRecordRepository;
   dictionaries: DictionaryResolver;
+  priors: ConversionPriors;
   publisher: Publisher;
   /** The (prefixed) scoring topic. */
   topic: string;
@@ -33,7 +35,7 @@ export const scoredEventId = (leadId: string) => `${leadId}:scored`;
  * the same id instead of skipping, closing the crash-between-write-and-publish gap.
  */
 export function createScoreLead(deps: ScoreLeadDeps) {
-  const { leadGrades, scoreRecords, dictionaries, publisher, topic } = deps;
+  const { leadGrades, scoreRecords, dictionaries, priors, publisher, topic } = deps;
 
   async function republishExisting(
     envelope: IntakeEnvelope,
@@ -75,6 +77,14 @@ export function createScoreLead(deps: ScoreLeadDeps) {
         data.contact.phoneHash !== undefined,
       marketingConsent: data.consent?.marketing === true,
     };
+    const at = new Date(envelope.occurredAt);
+    const channelPrior = await priors.estimate({
+      oemId,
+      channel: data.channel,
+      intent: data.intent,
+      region: data.region,
+      at,
+    });
     const score = scoreLead({
       dictionary,
       grading,
@@ -87,7 +97,8 @@ export function createScoreLead(deps: ScoreLeadDeps) {
       markers: data.markers,
       ...(previousStatus === undefined ? {} : { previousStatus }),
       receivedAt: new Date(data.receivedAt),
-      at: new Date(envelope.occurredAt),
+      at,
+      channelPrior,
     });
     const reasons = [
       {
@@ -126,6 +137,7 @@ export function createScoreLead(deps: ScoreLeadDeps) {
         : { purchaseWindowDays: grading.grade.purchaseWindowDays }),
       followUpIntervalDays: grading.grade.followUpIntervalDays,
       slaPolicy: sla.policy,
+      channelPrior,
       regradeCount: 0,
       lock: { callsAt: [] },
       engagement: {},

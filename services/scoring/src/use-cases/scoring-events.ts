@@ -25,6 +25,7 @@ export function scoredPayload(
     purchaseWindowDays: grade.purchaseWindowDays,
     followUpIntervalDays: grade.followUpIntervalDays,
     slaPolicy: { ...grade.slaPolicy },
+    reasons: grade.reasons.slice(0, 50).map(eventExplanation),
     channel: { ...grade.channel },
     region: { ...grade.region },
     intent: { ...grade.intent },
