@@ -1,5 +1,8 @@
 import { Value } from '@sinclair/typebox/value';
 import { describe, expect, it } from 'vitest';
+import { gradeLead } from './grading.js';
+import { decideRegrade } from './regrade.js';
+import { chooseSlaPolicy } from './sla-policy.js';
 import {
   GradeDictionaryContentSchema,
   GradeDictionaryPresets,
@@ -115,5 +118,65 @@ describe('resolveBrand', () => {
     expect(resolveBrand({ intentBrand: undefined, oemDefaultBrand: 'nissan', knownBrands }).brand).toBe(
       'nissan',
     );
+  });
+});
+
+describe('every preset grade: how it is reached and the rhythm it sets', () => {
+  const H = 60;
+  // [brand, grade, stated days that reach it (undefined: only an order), follow-up days, SLA cap, nurture track]
+  const table: [string, string, number | undefined, number, number, string][] = [
+    ['subaru', 'H', 7, 2, 24 * H, 'none'],
+    ['subaru', 'A', 15, 5, 24 * H, 'none'],
+    ['subaru', 'B', 30, 10, 48 * H, 'none'],
+    ['subaru', 'C', 90, 15, 48 * H, 'biweekly'],
+    ['subaru', 'N', 181, 30, 48 * H, 'monthly'],
+    ['gwm', 'O', undefined, 10, 24 * H, 'none'],
+    ['gwm', 'H', 7, 2, 24 * H, 'none'],
+    ['gwm', 'A', 15, 7, 48 * H, 'none'],
+    ['gwm', 'B', 30, 10, 48 * H, 'none'],
+    ['gwm', 'C', 31, 15, 48 * H, 'biweekly'],
+    ['nissan', 'H', 7, 3, 24 * H, 'none'],
+    ['nissan', 'A', 30, 7, 24 * H, 'none'],
+    ['nissan', 'B', 90, 15, 24 * H, 'biweekly'],
+  ];
+  const complete = { model: 'M1', budget: 200000 };
+  // An OEM campaign lead (48 h by channel), so the grade's cap is what decides the deadline.
+  const campaign = { l1: 'oem', l2: 'call_centre', l3: 'hq-campaign' } as const;
+
+  it('covers every grade of every preset', () => {
+    const listed = table.map(([brand, code]) => `${brand}:${code}`).sort();
+    const presets = PresetBrands.flatMap((b) => preset(b).grades.map((g) => `${b}:${g.code}`)).sort();
+    expect(listed).toEqual(presets);
+  });
+
+  it.each(table)('%s %s', (brand, code, days, followUp, slaMinutes, track) => {
+    const dictionary = preset(brand);
+    const grade =
+      days === undefined
+        ? decideRegrade(
+            dictionary,
+            { grade: 'C', intent: complete, lock: { callsAt: [] }, engagement: {} },
+            { type: 'lead.ordered', at: new Date('2025-03-03T00:00:00.000Z') },
+            campaign,
+          ).grade
+        : gradeLead(dictionary, { intent: { ...complete, timeframe: days }, channel: campaign }).grade;
+    expect(grade.code).toBe(code);
+    expect(grade.followUpIntervalDays).toBe(followUp);
+    expect(grade.nurtureTrack).toBe(track);
+    expect(chooseSlaPolicy(campaign, grade).policy).toMatchObject({
+      id: `sla:oem-campaign:${code}`,
+      firstContactMinutes: slaMinutes,
+    });
+    expect(grade.criteria.length).toBeGreaterThan(0);
+    for (const c of grade.criteria) expect(c['zh-CN'] !== '' && c.en !== '').toBe(true);
+  });
+
+  it('gwm carries the four H and A criteria, three B and two C criteria of the GWM manual', () => {
+    const count = (code: string) => preset('gwm').grades.find((g) => g.code === code)?.criteria.length;
+    expect(['H', 'A', 'B', 'C'].map(count)).toEqual([4, 4, 3, 2]);
+    expect(preset('gwm').grades.find((g) => g.code === 'H')?.criteria[1]).toEqual({
+      'zh-CN': '价格基本谈妥',
+      en: 'Price basically agreed',
+    });
   });
 });

@@ -150,6 +150,39 @@ describe('decideRegrade', () => {
       expect(decideRegrade(nissan, s, call(day(6)), channel).lock.lockedAt).toBe(day(6).toISOString());
     });
 
+    it('is configuration: another dictionary can fix the grade after 2 calls in 3 days, against visits too', () => {
+      const strict = {
+        ...subaru,
+        rules: {
+          ...subaru.rules,
+          gradeLock: {
+            afterCalls: 2,
+            withinDays: 3,
+            lockedTriggers: ['lead.followed_up', 'lead.visited'] as ('lead.followed_up' | 'lead.visited')[],
+          },
+        },
+      };
+      const first = decideRegrade(strict, state('C'), call(day(0)), channel);
+      expect(first.lock.lockedAt).toBeUndefined();
+      const second = decideRegrade(strict, { ...state('C'), lock: first.lock }, call(day(3)), channel);
+      expect(second.lock.lockedAt).toBe(day(3).toISOString());
+      expect(second.reasons.at(-1)?.en).toBe('Call 2 within the first 3 days: grade is now fixed');
+      const locked = { ...state('C'), lock: second.lock };
+      const visit = decideRegrade(strict, locked, { type: 'lead.visited', at: day(4) }, channel);
+      expect(visit).toMatchObject({ changed: false });
+      expect(visit.reasons[0]?.en).toBe(
+        'Grade fixed after 2 calls in the first 3 days; lead.visited no longer changes it',
+      );
+      // A test drive is not among the locked triggers of this dictionary.
+      expect(
+        decideRegrade(strict, locked, { type: 'lead.test_driven', at: day(4) }, channel).grade.code,
+      ).toBe('B');
+      // Too late for the window: a call on day 4 after one on day 0 does not lock.
+      expect(decideRegrade(strict, { ...state('C'), lock: first.lock }, call(day(4)), channel).lock).toEqual(
+        first.lock,
+      );
+    });
+
     it('brands without the rule never lock', () => {
       const s = state('B', { lock: { callsAt: [day(0).toISOString(), day(1).toISOString()] } });
       expect(decideRegrade(subaru, s, call(day(2)), channel).lock).toEqual(s.lock);

@@ -1,8 +1,10 @@
 import type { ChannelRef } from '@leadflow/contracts/common';
 import { describe, expect, it } from 'vitest';
+import { estimateChannelPrior, priorCells } from './conversion-prior.js';
 import { GradeDictionaryPresets } from './grade-dictionaries.js';
 import { gradeLead } from './grading.js';
 import {
+  ChannelQuality,
   ScoreFactorNames,
   ScoreWeights,
   completenessLevels,
@@ -177,5 +179,33 @@ describe('explanations', () => {
   it('eventExplanation joins both languages within the contract limit', () => {
     expect(eventExplanation({ 'zh-CN': '中文', en: 'English' })).toBe('English / 中文');
     expect(eventExplanation({ 'zh-CN': 'x'.repeat(400), en: 'y'.repeat(400) })).toHaveLength(500);
+  });
+});
+
+describe('the learnt channel prior', () => {
+  const cells = priorCells(web, { model: 'Forester' }, { province: '上海市' });
+  const prior = (wins: number, losses: number) =>
+    estimateChannelPrior({
+      cells,
+      counts: new Map([[cells[2].key, { wins, losses }]]),
+      base: ChannelQuality.vertical_media,
+    });
+
+  it('replaces the static quality in the channel factor, with its evidence as the explanation', () => {
+    const learnt = prior(8, 2);
+    const result = scoreLead(input({ channelPrior: learnt }));
+    expect(factor(result, 'channel')).toMatchObject({
+      value: learnt.value,
+      explanation: learnt.explanation,
+    });
+    expect(factor(result, 'channel').explanation.en).toContain('8 won / 2 defeated');
+  });
+
+  it('moves the score: won leads raise it, defeated leads lower it', () => {
+    const plain = scoreLead(input()).score;
+    const none = scoreLead(input({ channelPrior: prior(0, 0) })).score;
+    expect(none).toBe(plain);
+    expect(scoreLead(input({ channelPrior: prior(30, 0) })).score).toBeGreaterThan(plain);
+    expect(scoreLead(input({ channelPrior: prior(0, 30) })).score).toBeLessThan(plain);
   });
 });
