@@ -3,11 +3,13 @@ import { createTokenVerifier } from '@leadflow/platform/auth';
 import { createHttpApp, type HttpApp } from '@leadflow/platform/http';
 import type { Logger } from '@leadflow/platform/logger';
 import type { Config } from './config.js';
+import { catalogueRoutes } from './http/catalogue.routes.js';
 import { poolRoutes } from './http/pool.routes.js';
 import { rulesRoutes } from './http/rules.routes.js';
 import type { DedupRuleRepository } from './repositories/dedup-rule.repository.js';
 import type { LeadRepository } from './repositories/lead.repository.js';
 import type { TouchpointRepository } from './repositories/touchpoint.repository.js';
+import type { VehicleCatalogueRepository } from './repositories/vehicle-catalogue.repository.js';
 
 export const SERVICE_NAME = 'cleansing';
 export const SERVICE_VERSION = '0.1.0';
@@ -19,6 +21,7 @@ export interface AppDeps {
   leads: LeadRepository;
   touchpoints: TouchpointRepository;
   rules: DedupRuleRepository;
+  catalogues: VehicleCatalogueRepository;
   readiness?: Record<string, () => Promise<void>>;
 }
 
@@ -46,5 +49,6 @@ export async function buildApp(deps: AppDeps): Promise<HttpApp> {
     customerKeySecret: deps.config.CUSTOMER_KEY_SECRET,
   });
   rulesRoutes(app, { rules: deps.rules });
+  catalogueRoutes(app, { catalogues: deps.catalogues });
   return app;
 }

@@ -32,6 +32,8 @@ import { createOpenLeadRepository } from './repositories/open-lead.repository.js
 import { openLeadModel } from './repositories/open-lead.schema.js';
 import { createTouchpointRepository } from './repositories/touchpoint.repository.js';
 import { touchpointModel } from './repositories/touchpoint.schema.js';
+import { createVehicleCatalogueRepository } from './repositories/vehicle-catalogue.repository.js';
+import { vehicleCatalogueModel } from './repositories/vehicle-catalogue.schema.js';
 
 export interface StartOptions {
   logger?: Logger;
@@ -88,12 +90,15 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
 
   try {
     await Promise.all(
-      [leadModel, touchpointModel, openLeadModel, dedupRuleModel].map((model) => model(connection).init()),
+      [leadModel, touchpointModel, openLeadModel, dedupRuleModel, vehicleCatalogueModel].map((model) =>
+        model(connection).init(),
+      ),
     );
     const leads = createLeadRepository({ connection });
     const touchpoints = createTouchpointRepository({ connection });
     const openLeads = createOpenLeadRepository({ connection });
     const rules = createDedupRuleRepository({ connection });
+    const catalogues = createVehicleCatalogueRepository({ connection });
 
     const kafka = createKafka({
       brokers: [...config.KAFKA_BROKERS],
@@ -121,6 +126,7 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
       touchpoints,
       openLeads,
       rules,
+      catalogues,
       publisher,
       topic: topics.cleansing,
       customerKeySecret: config.CUSTOMER_KEY_SECRET,
@@ -164,6 +170,7 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
       leads,
       touchpoints,
       rules,
+      catalogues,
       readiness: {
         mongo: () => pingMongo(connection),
         kafka: async () => {

@@ -6,18 +6,21 @@ import { decideDedup, identityKey, newCustomerId, type MatchKey } from '../domai
 import { normaliseCustomer, type NormalisedLead } from '../domain/normalise.js';
 import { outcomeEnvelope, outcomeEventId, type Outcome } from '../domain/outcome-events.js';
 import { evaluateValidity, type ValidityRuleSet } from '../domain/validity.js';
+import { matchVehicle } from '../domain/vehicle-catalogue.js';
 import type { DedupRuleRepository } from '../repositories/dedup-rule.repository.js';
 import type { LeadRepository } from '../repositories/lead.repository.js';
-import type { FiredRuleDoc, LeadDoc } from '../repositories/lead.schema.js';
+import type { FiredRuleDoc, LeadDoc, VehicleDoc } from '../repositories/lead.schema.js';
 import type { OpenLeadRepository } from '../repositories/open-lead.repository.js';
 import type { TouchpointRepository } from '../repositories/touchpoint.repository.js';
 import type { TouchpointDoc } from '../repositories/touchpoint.schema.js';
+import type { VehicleCatalogueRepository } from '../repositories/vehicle-catalogue.repository.js';
 
 export interface LeadReceivedDeps {
   leads: LeadRepository;
   touchpoints: TouchpointRepository;
   openLeads: OpenLeadRepository;
   rules: DedupRuleRepository;
+  catalogues: VehicleCatalogueRepository;
   publisher: Publisher;
   /** The (prefixed) cleansing topic. */
   topic: string;
@@ -38,6 +41,18 @@ function mergedOutcome(touchpoint: TouchpointDoc): Outcome {
     decidedAt: touchpoint.decidedAt,
     matchedOn: touchpoint.matchedOn,
     dedupRuleId: touchpoint.dedupRuleId,
+    ...outcomeVehicle(touchpoint.vehicle),
+  };
+}
+
+/** The recorded catalogue match as the outcome carries it (absent on records from before the catalogue). */
+function outcomeVehicle(vehicle: VehicleDoc | undefined): { vehicle?: { series?: string; model?: string } } {
+  if (vehicle === undefined) return {};
+  return {
+    vehicle: {
+      ...(vehicle.series === undefined ? {} : { series: vehicle.series }),
+      ...(vehicle.model === undefined ? {} : { model: vehicle.model }),
+    },
   };
 }
 
@@ -61,6 +76,7 @@ function leadOutcome(lead: LeadDoc): Outcome {
         dedupRuleId: d.dedupRuleId ?? 'unknown',
         reactivatedFrom: d.reactivatedFrom ?? 'unknown',
         previousStatus: d.previousStatus ?? 'archived',
+        ...outcomeVehicle(lead.vehicle),
       };
     case 'cleansed':
       return {
@@ -68,6 +84,7 @@ function leadOutcome(lead: LeadDoc): Outcome {
         customerId: lead.customerId,
         decidedAt: d.decidedAt,
         dedupRuleId: d.dedupRuleId ?? 'unknown',
+        ...outcomeVehicle(lead.vehicle),
       };
   }
 }
@@ -200,7 +217,14 @@ export function createLeadReceivedHandler(deps: LeadReceivedDeps) {
       return;
     }
 
-    const rule = await deps.rules.get(oemId);
+    const [rule, catalogue] = await Promise.all([deps.rules.get(oemId), deps.catalogues.get(oemId)]);
+    const match = matchVehicle(catalogue, data.intent);
+    const vehicle: VehicleDoc = {
+      ...(match.series === undefined ? {} : { series: match.series }),
+      ...(match.model === undefined ? {} : { model: match.model }),
+      catalogueVersion: catalogue.version,
+    };
+    for (const r of match.fired) fired.push({ ruleId: r.ruleId, kind: 'catalogue', detail: r.detail });
     const hashes: Partial<Record<MatchKey, string>> = {};
     for (const key of rule.matchKeys) {
       const hash = {
@@ -229,6 +253,7 @@ export function createLeadReceivedHandler(deps: LeadReceivedDeps) {
         matchedOn,
         dedupRuleId: rule.id,
         decidedAt,
+        vehicle,
       });
       await publish(envelope, lead, mergedOutcome(touchpoint), ctx);
       return 'done';
@@ -281,8 +306,9 @@ export function createLeadReceivedHandler(deps: LeadReceivedDeps) {
               dedupRuleId: rule.id,
               reactivatedFrom: decision.reactivatedFrom,
               previousStatus: decision.previousStatus,
+              ...outcomeVehicle(vehicle),
             }
-          : { kind: 'cleansed', customerId, decidedAt, dedupRuleId: rule.id };
+          : { kind: 'cleansed', customerId, decidedAt, dedupRuleId: rule.id, ...outcomeVehicle(vehicle) };
       const dedupDetail =
         decision.kind === 'reactivated'
           ? `Reactivated from ${decision.reactivatedFrom} (${decision.previousStatus}), matched on ${decision.matchedOn}`
@@ -292,6 +318,7 @@ export function createLeadReceivedHandler(deps: LeadReceivedDeps) {
         status: 'open',
         markers: decision.kind === 'reactivated' ? ['reactivated'] : [],
         rulesFired: [...fired, { ruleId: rule.id, kind: 'dedup', detail: dedupDetail }],
+        vehicle,
         decision: {
           kind: outcome.kind,
           eventId: outcomeEventId(data.leadId, outcome.kind),

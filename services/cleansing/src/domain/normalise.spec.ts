@@ -129,7 +129,7 @@ describe('normaliseRegion', () => {
     [['Guangdong Province', 'Shenzhen'], { province: '广东省', city: '深圳市', adcode: '440300' }],
     [['shaanxi', "Xi'an"], { province: '陕西省', city: '西安市', adcode: '610100' }],
     [['山西', '太原'], { province: '山西省', city: '太原市', adcode: '140100' }],
-    [['江苏', '昆山市'], { province: '江苏省', city: '昆山市', adcode: '320000' }],
+    [['江苏', '昆山市'], { province: '江苏省', city: '苏州市', county: '昆山市', adcode: '320583' }],
     // A city that contradicts the province is kept as text, not trusted for the adcode.
     [['浙江', '深圳'], { province: '浙江省', city: '深圳', adcode: '330000' }],
     [['火星', ' 奥林匹斯 '], { province: '火星', city: '奥林匹斯' }],

@@ -1,8 +1,7 @@
 import { createHmac } from 'node:crypto';
-import type { Region } from '@leadflow/contracts/common';
 import { maskEmail, maskMobile } from '@leadflow/platform/logger';
 import { parsePhoneNumberFromString, type PhoneNumber } from 'libphonenumber-js/max';
-import { normaliseRegion } from './regions.js';
+import { normaliseRegion, type RegionResult } from './regions.js';
 
 // Pure normalisation of what a channel sent. Everything here is deterministic for a given secret, so a
 // redelivered lead.received normalises to exactly the same hashes and the re-published event is identical.
@@ -105,7 +104,8 @@ export interface NormalisedContactValues {
 export interface NormalisedLead {
   name?: string;
   contact: NormalisedContactValues;
-  region: Region;
+  /** Province, city and adcode as the contract carries them, plus the county for the pool entry. */
+  region: RegionResult;
   /** What was sent for each contact field and why it was dropped, for the validity rules. */
   fields: {
     mobile: ContactField<ContactProblem>;

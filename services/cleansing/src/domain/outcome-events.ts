@@ -7,12 +7,19 @@ import type { NormalisedLead } from './normalise.js';
 // from "now": a redelivery rebuilds the same event (same id, same occurredAt, same body), which is what
 // lets downstream consumers drop the re-publish as already seen.
 
+/** Series and model as the catalogue matched them when the decision was recorded. */
+export interface OutcomeVehicle {
+  series?: string;
+  model?: string;
+}
+
 export type Outcome =
   | {
       kind: 'cleansed';
       customerId: string;
       decidedAt: Date;
       dedupRuleId: string;
+      vehicle?: OutcomeVehicle;
     }
   | {
       kind: 'reactivated';
@@ -21,6 +28,7 @@ export type Outcome =
       dedupRuleId: string;
       reactivatedFrom: string;
       previousStatus: 'invalid' | 'defeated' | 'archived';
+      vehicle?: OutcomeVehicle;
     }
   | {
       kind: 'duplicated';
@@ -29,6 +37,7 @@ export type Outcome =
       decidedAt: Date;
       dedupRuleId?: string;
       matchedOn: MatchKey;
+      vehicle?: OutcomeVehicle;
     }
   | {
       kind: 'invalidated';
@@ -55,6 +64,24 @@ function contactPayload(lead: NormalisedLead): ContactPayload {
     if (value !== undefined) out[key] = value;
   }
   return out;
+}
+
+type IntentPayload = PayloadOf<'lead.cleansed'>['intent'];
+
+/** The received intent with series and model replaced by the recorded catalogue match. */
+function intentWith(intent: IntentPayload, vehicle: OutcomeVehicle | undefined): IntentPayload {
+  if (vehicle === undefined) return intent;
+  const { series: _series, model: _model, ...rest } = intent;
+  return {
+    ...rest,
+    ...(vehicle.series === undefined ? {} : { series: vehicle.series.slice(0, 100) }),
+    ...(vehicle.model === undefined ? {} : { model: vehicle.model.slice(0, 100) }),
+  };
+}
+
+function contractRegion(region: NormalisedLead['region']): PayloadOf<'lead.cleansed'>['region'] {
+  const { county: _county, ...rest } = region;
+  return rest;
 }
 
 /** Builds (and validates against the catalogue) the event announcing a recorded outcome. */
@@ -101,7 +128,7 @@ export function outcomeEnvelope(
           receivedAt: data.receivedAt,
           matchedOn: outcome.matchedOn,
           ...(outcome.dedupRuleId === undefined ? {} : { dedupRuleId: outcome.dedupRuleId }),
-          intent: data.intent,
+          intent: intentWith(data.intent, outcome.vehicle),
         },
       });
     case 'cleansed':
@@ -119,8 +146,9 @@ export function outcomeEnvelope(
         receivedAt: data.receivedAt,
         customer,
         contact: contactPayload(lead),
-        region: lead.region,
-        intent: data.intent,
+        // The contract's Region has no county (its adcode is county-precise); the pool keeps the name.
+        region: contractRegion(lead.region),
+        intent: intentWith(data.intent, outcome.vehicle),
         markers,
         ...(data.showroom === undefined ? {} : { showroom: data.showroom }),
         ...(data.consent === undefined ? {} : { consent: data.consent }),

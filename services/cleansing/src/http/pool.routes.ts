@@ -33,9 +33,15 @@ const LeadSummary = Type.Object({
   mobileMasked: Type.Optional(Type.String()),
   emailMasked: Type.Optional(Type.String()),
   phoneMasked: Type.Optional(Type.String()),
-  region: Region,
+  region: Type.Composite([Region, Type.Object({ county: Type.Optional(Type.String()) })]),
   markers: Type.Array(LeadMarkerSchema),
   duplicateCount: Type.Integer({ minimum: 0 }),
+});
+
+const Vehicle = Type.Object({
+  series: Type.Optional(Type.String({ description: 'Catalogue series code, or the text as received.' })),
+  model: Type.Optional(Type.String({ description: 'Catalogue model code, or the text as received.' })),
+  catalogueVersion: Type.Integer({ minimum: 0 }),
 });
 
 const LeadDetail = Type.Composite([
@@ -48,8 +54,10 @@ const LeadDetail = Type.Composite([
         sourceId: Type.String(),
         receivedAt: Timestamp,
         matchedOn: Type.Optional(MatchKeySchema),
+        vehicle: Type.Optional(Vehicle),
       }),
     ),
+    vehicle: Type.Optional(Vehicle),
     rulesFired: Type.Array(
       Type.Object({ ruleId: Type.String(), kind: Type.String(), detail: Type.String() }),
     ),
@@ -137,8 +145,10 @@ function detail(doc: LeadDoc, merged: readonly TouchpointDoc[]): Static<typeof L
         sourceId: t.sourceId,
         receivedAt: new Date(t.receivedAt).toISOString(),
         matchedOn: t.matchedOn,
+        ...(t.vehicle === undefined ? {} : { vehicle: t.vehicle }),
       })),
     ],
+    ...(doc.vehicle === undefined ? {} : { vehicle: doc.vehicle }),
     rulesFired: doc.rulesFired,
     decision: {
       kind: decision.kind,

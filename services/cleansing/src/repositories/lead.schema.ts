@@ -16,6 +16,19 @@ export interface LeadDecisionDoc {
   detail?: string;
 }
 
+/** Series and model after the OEM's catalogue (codes, or the text as received when unknown). */
+export interface VehicleDoc {
+  series?: string;
+  model?: string;
+  /** The catalogue version that matched; 0 when the OEM had none. */
+  catalogueVersion: number;
+}
+
+export const VehicleSchema = new Schema(
+  { series: String, model: String, catalogueVersion: { type: Number, required: true } },
+  { _id: false },
+);
+
 export interface FiredRuleDoc {
   ruleId: string;
   kind: string;
@@ -34,7 +47,7 @@ export interface LeadDoc {
   mobileMasked?: string;
   emailMasked?: string;
   phoneMasked?: string;
-  region: { province?: string; city?: string; adcode?: string };
+  region: { province?: string; city?: string; county?: string; adcode?: string };
   channel: { l1: ChannelL1; l2: ChannelL2; l3: string };
   sourceId: string;
   status: 'open' | 'closed';
@@ -44,6 +57,8 @@ export interface LeadDoc {
   /** Stored markers (激). 重 is derived from the lead's touchpoints, which live in their own collection. */
   markers: LeadMarker[];
   rulesFired: FiredRuleDoc[];
+  /** Absent on invalid leads: the catalogue is applied to valid leads only. */
+  vehicle?: VehicleDoc;
   decision: LeadDecisionDoc;
   receivedAt: Date;
   createdAt: Date;
@@ -71,7 +86,7 @@ const LeadSchema = new Schema<LeadDoc>(
     emailMasked: String,
     phoneMasked: String,
     region: {
-      type: new Schema({ province: String, city: String, adcode: String }, { _id: false }),
+      type: new Schema({ province: String, city: String, county: String, adcode: String }, { _id: false }),
       default: {},
     },
     channel: { type: ChannelSchema, required: true },
@@ -85,6 +100,7 @@ const LeadSchema = new Schema<LeadDoc>(
       type: [new Schema({ ruleId: String, kind: String, detail: String }, { _id: false })],
       default: [],
     },
+    vehicle: { type: VehicleSchema, required: false },
     decision: {
       type: new Schema(
         {

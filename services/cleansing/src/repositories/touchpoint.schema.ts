@@ -1,7 +1,7 @@
 import { Schema, type Connection, type Model } from 'mongoose';
 import type { ChannelL1, ChannelL2 } from '@leadflow/contracts/common';
 import type { MatchKey } from '../domain/dedup.js';
-import { ChannelSchema } from './lead.schema.js';
+import { ChannelSchema, VehicleSchema, type VehicleDoc } from './lead.schema.js';
 
 /**
  * A lead merged into an open lead (重): one insert-only document per merged lead, `_id` = the merged
@@ -21,6 +21,8 @@ export interface TouchpointDoc {
   matchedOn: MatchKey;
   dedupRuleId: string;
   decidedAt: Date;
+  /** What the merged lead asked for, after the catalogue: the open lead's interest may have moved. */
+  vehicle?: VehicleDoc;
 }
 
 const TouchpointSchema = new Schema<TouchpointDoc>(
@@ -35,6 +37,7 @@ const TouchpointSchema = new Schema<TouchpointDoc>(
     matchedOn: { type: String, required: true },
     dedupRuleId: { type: String, required: true },
     decidedAt: { type: Date, required: true },
+    vehicle: { type: VehicleSchema, required: false },
   },
   { collection: 'touchpoints', versionKey: false, strict: 'throw' },
 );
