@@ -1,9 +1,21 @@
 #!/usr/bin/env bash
 # Stops exactly the servers infra/up.sh started for the profile, by their pid files.
-# --purge also deletes their data.
+#   infra/down.sh [--purge] [kafka|temporal|ferretdb ...]
+# Names limit it to those servers (the chaos suite restarts one at a time: down.sh kafka, then up.sh,
+# which starts only what is not running). --purge also deletes the profile's data.
 set -euo pipefail
 . "$(cd "$(dirname "$0")" && pwd)/lib.sh"
-for name in kafka temporal ferretdb; do
+purge=0
+names=()
+for arg in "$@"; do
+  case "$arg" in
+    --purge) purge=1 ;;
+    kafka|temporal|ferretdb) names+=("$arg") ;;
+    *) echo "usage: infra/down.sh [--purge] [kafka|temporal|ferretdb ...]" >&2; exit 2 ;;
+  esac
+done
+[ ${#names[@]} -gt 0 ] || names=(kafka temporal ferretdb)
+for name in "${names[@]}"; do
   f="$RUN_DIR/$name.pid"
   [ -f "$f" ] || continue
   pid=$(cat "$f")
@@ -15,4 +27,4 @@ for name in kafka temporal ferretdb; do
   fi
   rm -f "$f"
 done
-if [ "${1:-}" = --purge ]; then log "purging $RUN_DIR"; rm -rf "$RUN_DIR"; fi
+if [ "$purge" = 1 ]; then log "purging $RUN_DIR"; rm -rf "$RUN_DIR"; fi

