@@ -3,10 +3,14 @@ import { createHttpApp, type HttpApp, type IdempotencyStore } from '@leadflow/pl
 import type { Logger } from '@leadflow/platform/logger';
 import type { Metrics } from '@leadflow/platform/metrics';
 import { registerChannelRoutes } from './http/channels.routes.js';
+import { registerImportRoutes } from './http/imports.routes.js';
 import { registerLeadRoutes } from './http/leads.routes.js';
 import { registerShowroomRoutes } from './http/showroom.routes.js';
 import { registerSourceRoutes } from './http/sources.routes.js';
+import { registerVendorRoutes } from './http/vendor.routes.js';
+import type { ImportRunner } from './imports/import-runner.js';
 import type { ChannelRepository } from './repositories/channel.repository.js';
+import type { ImportJobRepository } from './repositories/import-job.repository.js';
 import type { ShowroomTrafficRepository } from './repositories/showroom-traffic.repository.js';
 import type { SourceRepository } from './repositories/source.repository.js';
 import type { Intake } from './use-cases/submit-leads.use-case.js';
@@ -25,6 +29,7 @@ export interface AppDeps {
   sources: SourceRepository;
   traffic: ShowroomTrafficRepository;
   intake: Intake;
+  imports: { jobs: ImportJobRepository; runner: ImportRunner; maxBytes: number };
   apiKeyPepper: string;
   timeZone: string;
   now?: () => Date;
@@ -52,6 +57,13 @@ export async function buildApp(deps: AppDeps): Promise<HttpApp> {
     now,
   });
   registerLeadRoutes(app, { intake: deps.intake });
+  registerVendorRoutes(app, { intake: deps.intake, sources: deps.sources });
+  registerImportRoutes(app, {
+    ...deps.imports,
+    sources: deps.sources,
+    channels: deps.channels,
+    now,
+  });
   registerShowroomRoutes(app, { traffic: deps.traffic, timeZone: deps.timeZone, now });
   return app;
 }

@@ -35,6 +35,16 @@ export const ConfigSchema = Type.Composite([
     PUBLISH_LEASE_MS: Type.Integer({ minimum: 100, default: 5_000 }),
     /** Producer retries before an intake request answers 503 (at least 1: the producer is idempotent). */
     PUBLISH_RETRIES: Type.Integer({ minimum: 1, maximum: 20, default: 3 }),
+    /** Largest spreadsheet upload; larger ones get 413 without being stored. */
+    IMPORT_MAX_BYTES: Type.Integer({ minimum: 1024, default: 20 * 1024 * 1024 }),
+    /** How often the import runner looks for jobs (uploads also wake it at once). */
+    IMPORT_POLL_MS: Type.Integer({ minimum: 50, default: 2_000 }),
+    /** An import job's lease, renewed after every chunk; a crashed instance's job resumes after it. */
+    IMPORT_LEASE_MS: Type.Integer({ minimum: 1_000, default: 60_000 }),
+    /** Rows per intake batch and checkpoint (at most the batch ceiling). */
+    IMPORT_CHUNK_ROWS: Type.Integer({ minimum: 1, maximum: 1_000, default: 500 }),
+    /** Attempts before a job that keeps failing is marked failed. */
+    IMPORT_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 100, default: 5 }),
     /** Calendar of the showroom traffic counters (receptionists log traffic for "today" only). */
     BUSINESS_TIME_ZONE: Type.String({ minLength: 1, default: 'Asia/Shanghai' }),
   }),

@@ -9,8 +9,10 @@ import type { Admin } from 'kafkajs';
 import { buildApp, SERVICE_NAME, SERVICE_VERSION } from './app.js';
 import type { Config } from './config.js';
 import { createRateWindow } from './domain/rate-window.js';
+import { createImportRunner } from './imports/import-runner.js';
 import { createIntakeRelay } from './relay/intake-relay.js';
 import { createChannelRepository } from './repositories/channel.repository.js';
+import { createImportJobRepository } from './repositories/import-job.repository.js';
 import { createIntakeRecordRepository } from './repositories/intake-record.repository.js';
 import { createShowroomTrafficRepository } from './repositories/showroom-traffic.repository.js';
 import { createSourceRepository } from './repositories/source.repository.js';
@@ -58,7 +60,8 @@ export async function startService(
     const sources = createSourceRepository(connection);
     const records = createIntakeRecordRepository(connection);
     const traffic = createShowroomTrafficRepository(connection);
-    await Promise.all([channels.init(), sources.init(), records.init(), traffic.init()]);
+    const importJobs = createImportJobRepository(connection);
+    await Promise.all([channels.init(), sources.init(), records.init(), traffic.init(), importJobs.init()]);
     const idempotency = createMongoIdempotencyStore(connection);
 
     const kafka = createKafka({
@@ -109,6 +112,19 @@ export async function startService(
     });
     relay.start();
     opened.push({ name: 'intake-relay', close: () => relay.stop() });
+    const importRunner = createImportRunner({
+      jobs: importJobs,
+      intake,
+      logger,
+      pollMs: config.IMPORT_POLL_MS,
+      leaseMs: config.IMPORT_LEASE_MS,
+      chunkRows: config.IMPORT_CHUNK_ROWS,
+      maxAttempts: config.IMPORT_MAX_ATTEMPTS,
+      now,
+    });
+    importRunner.start();
+    // Stops after the HTTP server drained (closed in reverse order), before the producer closes.
+    opened.push({ name: 'import-runner', close: () => importRunner.stop() });
     const purge = setInterval(() => {
       idempotency
         .purgeExpired()
@@ -158,6 +174,7 @@ export async function startService(
       sources,
       traffic,
       intake,
+      imports: { jobs: importJobs, runner: importRunner, maxBytes: config.IMPORT_MAX_BYTES },
       apiKeyPepper,
       timeZone: config.BUSINESS_TIME_ZONE,
       now,

@@ -11,6 +11,8 @@ export interface LeadReceivedInput {
   customerKey: string;
   submission: LeadSubmission;
   correlationId: string;
+  /** The spreadsheet import job the lead came from, if any. */
+  importJobId?: string;
 }
 
 /**
@@ -33,6 +35,7 @@ export function buildLeadReceived(input: LeadReceivedInput): EnvelopeOf<'lead.re
       channel: input.channel,
       receivedAt: input.receivedAt.toISOString(),
       ...(submission.externalId === undefined ? {} : { externalId: submission.externalId }),
+      ...(input.importJobId === undefined ? {} : { importJobId: input.importJobId }),
       customer: submission.customer,
       customerKey: input.customerKey,
       intent: submission.intent,

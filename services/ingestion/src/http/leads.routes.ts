@@ -4,13 +4,13 @@ import { AppError, IDEMPOTENCY_HEADER, ProblemSchema, type HttpApp } from '@lead
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { LeadSubmissionSchema } from '../domain/lead-submission.js';
-import { BatchItemStatuses, type Intake } from '../use-cases/submit-leads.use-case.js';
+import { BatchItemStatuses, type BatchItemResult, type Intake } from '../use-cases/submit-leads.use-case.js';
 import { IntakeRoles } from './roles.js';
 
 export const MAX_BATCH = 1_000;
 export const BATCH_BODY_LIMIT = 10 * 1024 * 1024;
 
-const LeadAccepted = Type.Object({
+export const LeadAccepted = Type.Object({
   leadId: LeadId,
   receivedAt: Timestamp,
   status: Type.Literal('accepted'),
@@ -18,7 +18,7 @@ const LeadAccepted = Type.Object({
   duplicateRequest: Type.Optional(Type.Boolean()),
 });
 
-const BatchResult = Type.Object({
+export const BatchResult = Type.Object({
   accepted: Type.Integer(),
   duplicates: Type.Integer(),
   rejected: Type.Integer(),
@@ -32,7 +32,7 @@ const BatchResult = Type.Object({
   ),
 });
 
-const IdempotencyHeaders = Type.Object({
+export const IdempotencyHeaders = Type.Object({
   [IDEMPOTENCY_HEADER]: Type.Optional(
     Type.String({ description: 'Repeat the request with the same key to get the same lead id back.' }),
   ),
@@ -41,11 +41,22 @@ const IdempotencyHeaders = Type.Object({
 // The body is validated by the use case, not by Ajv: Ajv would strip unknown fields (they belong in
 // `raw`) and stop at the first invalid field of a batch item instead of judging each item on its own.
 // The schemas below still document the API in OpenAPI.
-const passThrough = () => (data: unknown) => ({ value: data });
+export const passThrough = () => (data: unknown) => ({ value: data });
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
-function idempotencyKey(request: FastifyRequest): string | undefined {
+/** The 207 body of a batch: counts per status, then one result per item. */
+export function batchBody(results: readonly BatchItemResult[]) {
+  const count = (status: string) => results.filter((r) => r.status === status).length;
+  return {
+    accepted: count('accepted'),
+    duplicates: count('duplicate'),
+    rejected: count('rejected'),
+    results: [...results],
+  };
+}
+
+export function idempotencyKey(request: FastifyRequest): string | undefined {
   const header = request.headers[IDEMPOTENCY_HEADER];
   if (header === undefined) return undefined;
   if (typeof header !== 'string' || !KEY_PATTERN.test(header)) {
@@ -56,7 +67,7 @@ function idempotencyKey(request: FastifyRequest): string | undefined {
   return header;
 }
 
-const errorResponses = {
+export const errorResponses = {
   400: ProblemSchema,
   401: ProblemSchema,
   403: ProblemSchema,
@@ -131,13 +142,7 @@ export function registerLeadRoutes(app: HttpApp, deps: { intake: Intake }): void
         { principal, correlationId: request.id, idempotencyKey: idempotencyKey(request) },
         leads,
       );
-      const count = (status: string) => results.filter((r) => r.status === status).length;
-      return reply.code(207).send({
-        accepted: count('accepted'),
-        duplicates: count('duplicate'),
-        rejected: count('rejected'),
-        results,
-      });
+      return reply.code(207).send(batchBody(results));
     },
   );
 }

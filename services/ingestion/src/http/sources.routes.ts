@@ -4,6 +4,7 @@ import { AppError, ProblemSchema, type HttpApp } from '@leadflow/platform/http';
 import { Type, type Static } from '@sinclair/typebox';
 import { randomUUID } from 'node:crypto';
 import { ChannelIdSchema } from '../domain/lead-submission.js';
+import { adapterProblems, VendorAdapterSchema, type VendorAdapter } from '../domain/vendor-mapping.js';
 import type { ChannelRepository } from '../repositories/channel.repository.js';
 import type { Source, SourceRepository } from '../repositories/source.repository.js';
 import { AdminRoles } from './roles.js';
@@ -21,6 +22,7 @@ export const SourceView = Type.Object(
     revoked: Type.Boolean(),
     revokedAt: Type.Optional(Timestamp),
     rateLimitPerMinute: Type.Optional(Type.Integer()),
+    adapter: Type.Optional(VendorAdapterSchema),
     createdAt: Timestamp,
   },
   { description: 'An intake source (integrator, form, import) with its own API key.' },
@@ -34,9 +36,22 @@ const CreateSourceBody = Type.Object(
     allowedChannelIds: Type.Optional(Type.Array(ChannelIdSchema, { maxItems: 500, uniqueItems: true })),
     rateLimitPerMinute: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
     dealerId: Type.Optional(DealerId),
+    /** For vendors pushing their own JSON or XML (`/v1/vendor/json`, `/v1/vendor/xml`). */
+    adapter: Type.Optional(VendorAdapterSchema),
   },
   { additionalProperties: false },
 );
+
+function assertAdapter(adapter: VendorAdapter | undefined, prefix: string): void {
+  if (adapter === undefined) return;
+  const problems = adapterProblems(adapter).map((p) => ({
+    path: p.path.replace('/body', prefix),
+    message: p.message,
+  }));
+  if (problems.length > 0) {
+    throw new AppError('validation', 'The adapter mapping is inconsistent.', { errors: problems });
+  }
+}
 
 export function toSourceView(source: Source): SourceView {
   return {
@@ -51,6 +66,7 @@ export function toSourceView(source: Source): SourceView {
     ...(source.allowedChannelIds === undefined ? {} : { allowedChannelIds: source.allowedChannelIds }),
     ...(source.revokedAt === undefined ? {} : { revokedAt: source.revokedAt.toISOString() }),
     ...(source.rateLimitPerMinute === undefined ? {} : { rateLimitPerMinute: source.rateLimitPerMinute }),
+    ...(source.adapter === undefined ? {} : { adapter: source.adapter }),
   };
 }
 
@@ -85,6 +101,7 @@ export function registerSourceRoutes(app: HttpApp, deps: SourceRouteDeps): void 
     async (request, reply) => {
       const { oemId } = requirePrincipal(request);
       const body = request.body;
+      assertAdapter(body.adapter, '/body/adapter');
       const wanted = [body.defaultChannelId, ...(body.allowedChannelIds ?? [])];
       const known = await deps.channels.getMany(oemId, wanted);
       const missing = [...new Set(wanted)].filter((id) => !known.has(id));
@@ -107,6 +124,7 @@ export function registerSourceRoutes(app: HttpApp, deps: SourceRouteDeps): void 
         ...(body.allowedChannelIds === undefined ? {} : { allowedChannelIds: body.allowedChannelIds }),
         ...(body.rateLimitPerMinute === undefined ? {} : { rateLimitPerMinute: body.rateLimitPerMinute }),
         ...(body.dealerId === undefined ? {} : { dealerId: body.dealerId }),
+        ...(body.adapter === undefined ? {} : { adapter: body.adapter }),
       });
       request.log.info({ sourceId: source.id, apiKeyId: key.id }, 'source registered');
       return reply.code(201).send({ source: toSourceView(source), apiKey: key.key });
@@ -145,6 +163,31 @@ export function registerSourceRoutes(app: HttpApp, deps: SourceRouteDeps): void 
       const source = await deps.sources.revoke(oemId, request.params.id, deps.now());
       if (source === undefined) throw new AppError('not_found', 'Source not found.');
       request.log.info({ sourceId: source.id }, 'source revoked');
+      return toSourceView(source);
+    },
+  );
+
+  app.put(
+    '/v1/sources/:id/adapter',
+    {
+      preHandler: requireRoles(...AdminRoles),
+      schema: {
+        tags,
+        summary: "Set how a source's vendor JSON or XML maps onto Leadflow fields",
+        description:
+          'Each `fields` entry maps a dotted vendor path (`user.phone`, `@id` for an XML attribute) onto a ' +
+          'Leadflow field, optionally translating vendor codes (`values`). Unmapped vendor fields are kept in `raw`.',
+        params: Type.Object({ id: SourceId }),
+        body: VendorAdapterSchema,
+        response: { 200: SourceView, 400: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema },
+      },
+    },
+    async (request) => {
+      const { oemId } = requirePrincipal(request);
+      assertAdapter(request.body, '/body');
+      const source = await deps.sources.setAdapter(oemId, request.params.id, request.body);
+      if (source === undefined) throw new AppError('not_found', 'Source not found.');
+      request.log.info({ sourceId: source.id, format: request.body.format }, 'source adapter set');
       return toSourceView(source);
     },
   );

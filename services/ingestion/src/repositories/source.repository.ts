@@ -1,5 +1,7 @@
 import type { TenantFilter } from '@leadflow/platform/mongo';
+import { Value } from '@sinclair/typebox/value';
 import type { Connection } from 'mongoose';
+import { VendorAdapterSchema, type VendorAdapter } from '../domain/vendor-mapping.js';
 import { sourceModel, type SourceDoc } from './source.schema.js';
 
 export interface Source {
@@ -14,12 +16,23 @@ export interface Source {
   revoked: boolean;
   revokedAt?: Date;
   rateLimitPerMinute?: number;
+  /** How this source's vendor payloads map onto Leadflow JSON (`/v1/vendor/{json,xml}`). */
+  adapter?: VendorAdapter;
   createdAt: Date;
 }
 
 export type NewSource = Omit<Source, 'createdAt' | 'revoked' | 'revokedAt'>;
 
+function readAdapter(json: string | undefined | null): VendorAdapter | undefined {
+  if (json == null) return undefined;
+  const parsed: unknown = JSON.parse(json);
+  // Written by this service only after validation; a document that fails it was edited by hand.
+  if (!Value.Check(VendorAdapterSchema, parsed)) throw new Error('stored source adapter is invalid');
+  return parsed;
+}
+
 function toSource(doc: SourceDoc): Source {
+  const adapter = readAdapter(doc.adapterJson);
   return {
     id: doc._id,
     oemId: doc.oemId,
@@ -33,6 +46,7 @@ function toSource(doc: SourceDoc): Source {
     ...(doc.allowedChannelIds == null ? {} : { allowedChannelIds: [...doc.allowedChannelIds] }),
     ...(doc.revokedAt == null ? {} : { revokedAt: doc.revokedAt }),
     ...(doc.rateLimitPerMinute == null ? {} : { rateLimitPerMinute: doc.rateLimitPerMinute }),
+    ...(adapter === undefined ? {} : { adapter }),
   };
 }
 
@@ -47,8 +61,13 @@ export function createSourceRepository(connection: Connection) {
     init: () => model.init(),
 
     async create(source: NewSource): Promise<Source> {
-      const { id, ...rest } = source;
-      const created = await model.create({ _id: id, ...rest, revoked: false });
+      const { id, adapter, ...rest } = source;
+      const created = await model.create({
+        _id: id,
+        ...rest,
+        ...(adapter === undefined ? {} : { adapterJson: JSON.stringify(adapter) }),
+        revoked: false,
+      });
       return toSource(created.toObject());
     },
 
@@ -66,6 +85,12 @@ export function createSourceRepository(connection: Connection) {
     async getByApiKeyId(apiKeyId: string): Promise<Source | undefined> {
       const doc = await model.findOne({ apiKeyId }).lean();
       return doc === null ? undefined : toSource(doc);
+    },
+
+    /** Replaces the vendor adapter (mapping) of a source. */
+    async setAdapter(oemId: string, id: string, adapter: VendorAdapter): Promise<Source | undefined> {
+      await model.updateOne({ _id: id, oemId }, { $set: { adapterJson: JSON.stringify(adapter) } });
+      return get(oemId, id);
     },
 
     /** Idempotent: revoking a revoked source keeps its first revocation time. */

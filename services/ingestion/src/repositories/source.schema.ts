@@ -17,6 +17,11 @@ export interface SourceDoc {
   revoked: boolean;
   revokedAt?: Date;
   rateLimitPerMinute?: number;
+  /**
+   * The vendor adapter (`VendorAdapter`) as JSON text: its value maps hold vendor codes as keys and
+   * mixed-type values, which a typed subdocument cannot hold without `Mixed`. Validated on write and read.
+   */
+  adapterJson?: string;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -35,6 +40,7 @@ export const sourceSchema = new Schema<SourceDoc>(
     revoked: { type: Boolean, required: true, default: false },
     revokedAt: { type: Date },
     rateLimitPerMinute: { type: Number },
+    adapterJson: { type: String },
   },
   { collection: 'sources', timestamps: true, versionKey: false, strict: 'throw' },
 );

@@ -55,6 +55,23 @@ export interface BatchItemResult {
   status: BatchItemStatus;
   leadId?: string;
   errors?: FieldError[];
+  /**
+   * A duplicate found by this very item's idempotency key: a retry of the same item, not another
+   * lead of the same customer. Import jobs count such rows as accepted (internal; not serialised).
+   */
+  replay?: boolean;
+}
+
+/** How a batch is keyed and attributed when it is not an HTTP request (spreadsheet import jobs). */
+export interface BatchOptions {
+  /** Stamped on every `lead.received` of the batch. */
+  importJobId?: string;
+  /** The idempotency key of item `i`, instead of `<Idempotency-Key>#i`. */
+  itemKey?: (index: number) => string;
+  /** The per-source rate limit guards live intake; an import job paces itself. */
+  skipRateLimit?: boolean;
+  /** Error paths of item `i` start with `prefix(i)` instead of `/body/leads/<i>`. */
+  prefix?: (index: number) => string;
 }
 
 /** The source a lead is attributed to, and what it may do. */
@@ -89,7 +106,7 @@ const idempotencyKeyOf = (caller: Caller, scope: string, leadId: string) =>
     ? `none:${leadId}`
     : JSON.stringify([principalKey(caller.principal), scope, caller.idempotencyKey]);
 
-function channelError(decision: Extract<ChannelDecision, { ok: false }>): AppError {
+export function channelError(decision: Extract<ChannelDecision, { ok: false }>): AppError {
   const status = ChannelRejections[decision.rejection];
   const type = status === 400 ? 'validation' : status === 403 ? 'forbidden' : 'unprocessable';
   return new AppError(type, decision.detail, {
@@ -184,6 +201,7 @@ export function createIntake(deps: IntakeDeps) {
     channel: ChannelRef,
     idempotencyScope: string,
     receivedAt: Date,
+    importJobId?: string,
   ): IntakeRecord {
     const oemId = caller.principal.oemId;
     const leadId = newLeadId(receivedAt.getTime());
@@ -197,6 +215,7 @@ export function createIntake(deps: IntakeDeps) {
       customerKey: key.key,
       submission,
       correlationId: caller.correlationId,
+      ...(importJobId === undefined ? {} : { importJobId }),
     });
     return {
       _id: leadId,
@@ -315,7 +334,12 @@ export function createIntake(deps: IntakeDeps) {
    * with its errors); the accepted ones go to Kafka in one batch publish before the answer. With an
    * `Idempotency-Key`, item `i` is keyed `<key>#i`, so a retried batch maps every item to its first lead.
    */
-  async function submitBatch(caller: Caller, items: readonly unknown[]): Promise<BatchItemResult[]> {
+  async function submitBatch(
+    caller: Caller,
+    items: readonly unknown[],
+    options: BatchOptions = {},
+  ): Promise<BatchItemResult[]> {
+    const prefixOf = options.prefix ?? ((index: number) => `/body/leads/${index}`);
     const results: BatchItemResult[] = new Array<BatchItemResult>(items.length);
     const senders = new Map<string, Promise<Sender>>();
     const senderFor = (sourceId: string | undefined) => {
@@ -333,7 +357,12 @@ export function createIntake(deps: IntakeDeps) {
     };
     const itemCaller = (index: number): Caller => ({
       ...caller,
-      idempotencyKey: caller.idempotencyKey === undefined ? undefined : `${caller.idempotencyKey}#${index}`,
+      idempotencyKey:
+        options.itemKey !== undefined
+          ? options.itemKey(index)
+          : caller.idempotencyKey === undefined
+            ? undefined
+            : `${caller.idempotencyKey}#${index}`,
     });
 
     interface Candidate {
@@ -346,7 +375,7 @@ export function createIntake(deps: IntakeDeps) {
     }
     const candidates: Candidate[] = [];
     for (const [index, item] of items.entries()) {
-      const prefix = `/body/leads/${index}`;
+      const prefix = prefixOf(index);
       const parsed = parseLeadSubmission(item, prefix, { showroomDealerId: staffDealerOf(caller.principal) });
       if (!parsed.ok) {
         reject(index, parsed.errors);
@@ -376,7 +405,9 @@ export function createIntake(deps: IntakeDeps) {
       entry.count += 1;
       bySource.set(c.sender.sourceId, entry);
     }
-    for (const { sender, count } of bySource.values()) enforceRateLimit(sender, count);
+    if (options.skipRateLimit !== true) {
+      for (const { sender, count } of bySource.values()) enforceRateLimit(sender, count);
+    }
 
     const toPublish: IntakeRecord[] = [];
     const pendingDuplicates: IntakeRecord[] = [];
@@ -384,13 +415,18 @@ export function createIntake(deps: IntakeDeps) {
       if (existing.idempotencyKey === c.keys.idempotencyKey && existing.fingerprint !== c.fingerprint) {
         reject(c.index, [
           {
-            path: `/body/leads/${c.index}`,
+            path: prefixOf(c.index),
             message: 'this Idempotency-Key item was already used for a different lead',
           },
         ]);
         return;
       }
-      results[c.index] = { index: c.index, status: 'duplicate', leadId: existing._id };
+      results[c.index] = {
+        index: c.index,
+        status: 'duplicate',
+        leadId: existing._id,
+        ...(existing.idempotencyKey === c.keys.idempotencyKey ? { replay: true } : {}),
+      };
       pendingDuplicates.push(existing);
     };
 
@@ -416,16 +452,24 @@ export function createIntake(deps: IntakeDeps) {
       const channel = channelId === undefined ? undefined : channels.get(channelId);
       const decision = checkChannel(channelId, channel, c.sender.source, receivedAt);
       if (!decision.ok) {
-        reject(c.index, [{ path: `/body/leads/${c.index}/channelId`, message: decision.detail }]);
+        reject(c.index, [{ path: `${prefixOf(c.index)}/channelId`, message: decision.detail }]);
         continue;
       }
       try {
         built.push({
           candidate: c,
-          record: buildRecord(c.caller, c.sender, c.submission, decision.channel, 'batch', receivedAt),
+          record: buildRecord(
+            c.caller,
+            c.sender,
+            c.submission,
+            decision.channel,
+            'batch',
+            receivedAt,
+            options.importJobId,
+          ),
         });
       } catch (error) {
-        const errors = envelopeErrors(error, `/body/leads/${c.index}`);
+        const errors = envelopeErrors(error, prefixOf(c.index));
         if (errors === undefined) throw error;
         reject(c.index, errors);
       }
