@@ -4,7 +4,11 @@ import type { Logger } from '@leadflow/platform/logger';
 import type { Metrics } from '@leadflow/platform/metrics';
 import { SERVICE_NAME, SERVICE_VERSION } from './config.js';
 import { leadActionsRoutes } from './http/lead-actions.routes.js';
+import { salesActionsRoutes } from './http/sales-actions.routes.js';
 import { timelineRoutes } from './http/timeline.routes.js';
+import { messagesRoutes } from './http/messages.routes.js';
+import type { ContactRepository } from './repositories/contact.repository.js';
+import type { MessageRepository } from './repositories/message.repository.js';
 import type { TimelineRepository } from './repositories/timeline.repository.js';
 import type { LifecycleClient } from './temporal/lifecycle-client.js';
 
@@ -14,6 +18,8 @@ export interface AppDeps {
   verifier: TokenVerifier;
   lifecycle: LifecycleClient;
   timeline: TimelineRepository;
+  contacts: ContactRepository;
+  messages: MessageRepository;
   idempotency: IdempotencyStore;
   readiness?: Record<string, () => Promise<void>>;
 }
@@ -24,7 +30,7 @@ export async function buildApp(deps: AppDeps): Promise<HttpApp> {
     service: SERVICE_NAME,
     version: SERVICE_VERSION,
     description:
-      'Lead lifecycle: follow-ups, first-contact SLAs in business time, defeat requests and decisions.',
+      'Lead lifecycle: follow-ups, first-contact SLAs in business time, appointments, visits, orders and deals, defeat requests and decisions, outbound messages.',
     logger: deps.logger,
     metrics: deps.metrics,
     auth: { verifier: deps.verifier },
@@ -32,6 +38,8 @@ export async function buildApp(deps: AppDeps): Promise<HttpApp> {
     ...(deps.readiness === undefined ? {} : { readiness: deps.readiness }),
   });
   leadActionsRoutes(app, { lifecycle: deps.lifecycle });
+  salesActionsRoutes(app, { lifecycle: deps.lifecycle });
   timelineRoutes(app, { timeline: deps.timeline });
+  messagesRoutes(app, { lifecycle: deps.lifecycle, contacts: deps.contacts, messages: deps.messages });
   return app;
 }

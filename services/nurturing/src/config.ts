@@ -2,10 +2,12 @@ import { LOCAL_DEV_JWT_SECRET } from '@leadflow/platform/auth';
 import {
   AuthConfig,
   BaseConfig,
+  ConfigError,
   KafkaConfig,
   loadConfig,
   MongoConfig,
   TemporalConfig,
+  type ConfigIssue,
   type Env,
 } from '@leadflow/platform/config';
 import { Type, type Static } from '@sinclair/typebox';
@@ -24,6 +26,24 @@ export const ConfigSchema = Type.Composite([
     KAFKA_TOPIC_PREFIX: Type.String({ default: '' }),
     /** IANA zone of the default business calendar for dealers without their own. */
     DEFAULT_TIME_ZONE: Type.String({ minLength: 1, default: 'Asia/Shanghai' }),
+    /** SMS: the local recorder (demo), an HTTP gateway, or none. */
+    SMS_PROVIDER: Type.Union([Type.Literal('recorder'), Type.Literal('http'), Type.Literal('none')], {
+      default: 'recorder',
+    }),
+    SMS_GATEWAY_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+    SMS_GATEWAY_TOKEN: Type.Optional(Type.String({ minLength: 1 })),
+    /** E-mail: the local recorder (demo), SMTP, or none. */
+    EMAIL_PROVIDER: Type.Union([Type.Literal('recorder'), Type.Literal('smtp'), Type.Literal('none')], {
+      default: 'recorder',
+    }),
+    SMTP_HOST: Type.Optional(Type.String({ minLength: 1 })),
+    SMTP_PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 587 }),
+    SMTP_SECURE: Type.Boolean({ default: false }),
+    SMTP_USER: Type.Optional(Type.String({ minLength: 1 })),
+    SMTP_PASSWORD: Type.Optional(Type.String({ minLength: 1 })),
+    SMTP_FROM: Type.String({ minLength: 3, default: 'leadflow@leadflow.local' }),
+    /** Marketing messages per customer per 7-day window. */
+    MESSAGE_FREQUENCY_CAP: Type.Integer({ minimum: 0, maximum: 100, default: 2 }),
   }),
 ]);
 
@@ -42,5 +62,12 @@ export function readConfig(env: Env = process.env): Config {
   for (const [key, value] of Object.entries(defaults)) {
     if (merged[key] === undefined || merged[key]?.trim() === '') merged[key] = value;
   }
-  return loadConfig(ConfigSchema, merged);
+  const config = loadConfig(ConfigSchema, merged);
+  const issues: ConfigIssue[] = [];
+  if (config.SMS_PROVIDER === 'http' && config.SMS_GATEWAY_URL === undefined)
+    issues.push({ key: 'SMS_GATEWAY_URL', reason: 'required when SMS_PROVIDER is http' });
+  if (config.EMAIL_PROVIDER === 'smtp' && config.SMTP_HOST === undefined)
+    issues.push({ key: 'SMTP_HOST', reason: 'required when EMAIL_PROVIDER is smtp' });
+  if (issues.length > 0) throw new ConfigError(issues);
+  return config;
 }

@@ -19,11 +19,16 @@ import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { buildApp } from './app.js';
 import { SERVICE_NAME, SERVICE_VERSION, type Config } from './config.js';
 import { createAllocationHandler } from './consumers/allocation.consumer.js';
+import { createCleansedHandler } from './consumers/lead-cleansed.consumer.js';
 import { createRegradedHandler } from './consumers/lead-regraded.consumer.js';
 import { DEFAULT_CALENDAR } from './domain/business-calendar.js';
+import { createProviders } from './messaging/providers.js';
 import { createCalendarRepository } from './repositories/calendar.repository.js';
+import { createContactRepository } from './repositories/contact.repository.js';
+import { createMessageRepository } from './repositories/message.repository.js';
 import { createTimelineRepository } from './repositories/timeline.repository.js';
 import { createActivities } from './temporal/activities/lifecycle.activities.js';
+import { createMessagingActivities } from './temporal/activities/messaging.activities.js';
 import { createLifecycleClient } from './temporal/lifecycle-client.js';
 import { startLifecycleWorker } from './temporal/worker.js';
 
@@ -43,6 +48,7 @@ export interface RunningNurturing {
 export function topicNames(config: Pick<Config, 'KAFKA_TOPIC_PREFIX'>) {
   const p = config.KAFKA_TOPIC_PREFIX;
   return {
+    cleansing: `${p}${Topics.cleansing.name}`,
     allocation: `${p}${Topics.allocation.name}`,
     scoring: `${p}${Topics.scoring.name}`,
     lifecycle: `${p}${Topics.lifecycle.name}`,
@@ -78,6 +84,11 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
       fallback: { ...DEFAULT_CALENDAR, timeZone: config.DEFAULT_TIME_ZONE },
     });
 
+    const contacts = createContactRepository({ connection: mongo });
+    const messages = createMessageRepository({ connection: mongo });
+    const providers = createProviders(config);
+    opened.push({ name: 'message-providers', close: () => Promise.resolve(providers.close()) });
+
     const topics = topicNames(config);
     const kafka = createKafka({
       brokers: [...config.KAFKA_BROKERS],
@@ -85,6 +96,7 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
       logger,
     });
     await ensureTopics(kafka, [
+      { topic: topics.cleansing, numPartitions: Topics.cleansing.partitions },
       { topic: topics.allocation, numPartitions: Topics.allocation.partitions },
       { topic: topics.scoring, numPartitions: Topics.scoring.partitions },
       { topic: topics.lifecycle, numPartitions: Topics.lifecycle.partitions },
@@ -106,7 +118,15 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
       address: config.TEMPORAL_ADDRESS,
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
-      activities: createActivities({ publisher, repositories: { timeline }, topics }),
+      activities: {
+        ...createActivities({ publisher, repositories: { timeline }, topics }),
+        ...createMessagingActivities({
+          contacts,
+          messages,
+          providers: providers.byChannel,
+          frequencyCap: config.MESSAGE_FREQUENCY_CAP,
+        }),
+      },
       logger,
       ...(opts.workflowBundle === undefined ? {} : { workflowBundle: opts.workflowBundle }),
     });
@@ -114,6 +134,7 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
 
     const onAllocation = createAllocationHandler({ lifecycle, calendars });
     const onRegraded = createRegradedHandler({ lifecycle });
+    const onCleansed = createCleansedHandler({ contacts });
     const handler = async (envelope: AnyEnvelope, ctx: MessageContext): Promise<void> => {
       if (
         envelope.type === 'lead.allocated' ||
@@ -123,12 +144,13 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
         return onAllocation(envelope, ctx);
       }
       if (envelope.type === 'lead.regraded') return onRegraded(envelope, ctx);
+      if (envelope.type === 'lead.cleansed') return onCleansed(envelope);
       // Other events on these topics (scored, declined, grabbed) are not lifecycle facts yet.
     };
     const consumer = createConsumer({
       kafka,
       groupId: `${config.KAFKA_TOPIC_PREFIX}leadflow-${SERVICE_NAME}`,
-      topics: [topics.allocation, topics.scoring],
+      topics: [topics.cleansing, topics.allocation, topics.scoring],
       logger,
       registry: metrics.registry,
       parse: parseEnvelope,
@@ -149,6 +171,8 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
       }),
       lifecycle,
       timeline,
+      contacts,
+      messages,
       idempotency: createMongoIdempotencyStore(mongo),
       readiness: {
         mongo: () => pingMongo(mongo),
@@ -186,6 +210,7 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
           await step('publisher', () => publisher.disconnect());
           await step('kafka-admin', () => admin.disconnect());
           await step('temporal-client', () => temporalConnection.close());
+          await step('message-providers', () => Promise.resolve(providers.close()));
           await step('mongo', () => mongo.close());
         })();
         return closing;

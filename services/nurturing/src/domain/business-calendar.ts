@@ -262,3 +262,20 @@ export function isBusinessTime(instant: Date, calendar: BusinessCalendar): boole
   const { date, minuteOfDay } = toLocal(instant.getTime(), calendar.timeZone);
   return openingMinutes(calendar, date).some(([open, close]) => minuteOfDay >= open && minuteOfDay < close);
 }
+
+/** The instant of the local wall-clock time `clock` (`HH:mm`) on the local date of `instant`. */
+export function atLocalTime(instant: Date, clock: ClockTime, timeZone: string): Date {
+  const ms = instant.getTime();
+  if (Number.isNaN(ms)) throw new CalendarError('invalid date');
+  const { date } = toLocal(ms, timeZone);
+  return new Date(fromLocal(date, clockMinutes(clock), timeZone));
+}
+
+/** When the calendar opens on the local date of `instant`, or undefined when it is closed that day. */
+export function openingOfDay(instant: Date, calendar: BusinessCalendar): Date | undefined {
+  const ms = instant.getTime();
+  if (Number.isNaN(ms)) throw new CalendarError('invalid date');
+  const { date } = toLocal(ms, calendar.timeZone);
+  const first = openingMinutes(calendar, date)[0];
+  return first === undefined ? undefined : new Date(fromLocal(date, first[0], calendar.timeZone));
+}

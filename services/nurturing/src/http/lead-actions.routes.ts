@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   DefeatDetail,
   defeatReasonProblems,
@@ -7,40 +6,26 @@ import {
   literalUnion,
   type Role,
 } from '@leadflow/contracts/common';
-import {
-  assertTenant,
-  principalKey,
-  requirePrincipal,
-  requireRoles,
-  scopeLevel,
-  type Principal,
-} from '@leadflow/platform/auth';
-import { AppError, IDEMPOTENCY_HEADER, ProblemSchema, type HttpApp } from '@leadflow/platform/http';
+import { requirePrincipal, requireRoles } from '@leadflow/platform/auth';
+import { AppError, type HttpApp } from '@leadflow/platform/http';
 import { Type } from '@sinclair/typebox';
-import type { FastifyRequest } from 'fastify';
-import {
-  DefeatDecisions,
-  FollowUpPurposes,
-  LifecycleStatuses,
-  type ActingPrincipal,
-} from '../domain/lifecycle-rules.js';
+import { DefeatDecisions, FollowUpPurposes, LifecycleStatuses } from '../domain/lifecycle-rules.js';
 import type { LifecycleClient } from '../temporal/lifecycle-client.js';
 import {
   defeatDecisionUpdate,
   defeatRequestUpdate,
   FollowUpMethods,
   followUpUpdate,
-  type LeadLifecycleState,
 } from '../temporal/workflows/lead-lifecycle.definitions.js';
+import {
+  acting,
+  actionErrors as errors,
+  ActingRoles,
+  authorisedState,
+  LeadParams,
+  updateIdOf,
+} from './lead-access.js';
 
-/** Who may work a lead: its owner, or a manager of its dealer. */
-const ActingRoles: Role[] = [
-  'showroom_consultant',
-  'dcc_agent',
-  'dealer_manager',
-  'dcc_manager',
-  'dcc_supervisor',
-];
 /** Who decides defeat requests (战败申请处理). */
 const DecidingRoles: Role[] = ['dealer_manager', 'dcc_manager'];
 
@@ -53,8 +38,6 @@ const FollowUpOutcomes = [
   'callback_requested',
   'invited',
 ] as const;
-
-const LeadParams = Type.Object({ leadId: Type.String({ minLength: 1, maxLength: 100, pattern: '^\\S+$' }) });
 
 const FollowUpBody = Type.Object(
   {
@@ -95,62 +78,12 @@ export const ActionResultSchema = Type.Object({
   firstContact: Type.Optional(Type.Object({ withinSla: Type.Boolean(), dueAt: Type.String() })),
   nextFollowUpDueAt: Type.Optional(Type.String()),
   requestId: Type.Optional(Type.String()),
+  appointmentId: Type.Optional(Type.String()),
+  lostContact: Type.Optional(Type.Boolean()),
 });
-
-const errors = {
-  400: ProblemSchema,
-  401: ProblemSchema,
-  403: ProblemSchema,
-  404: ProblemSchema,
-  409: ProblemSchema,
-  422: ProblemSchema,
-};
 
 export interface LeadActionsDeps {
   lifecycle: LifecycleClient;
-}
-
-function acting(principal: Principal, allowed: readonly Role[]): ActingPrincipal {
-  const role = principal.roles.find((r) => allowed.includes(r)) ?? principal.roles[0] ?? 'system';
-  return {
-    actor: { id: principal.sub, role },
-    ...(principal.dealerId === undefined ? {} : { dealerId: principal.dealerId }),
-    ...(principal.agentId === undefined ? {} : { agentId: principal.agentId }),
-    manager: scopeLevel(principal) !== 'agent',
-  };
-}
-
-/** Loads the lead's lifecycle and checks the caller may touch it (other dealers: 404, colleagues: 403). */
-async function authorisedState(
-  lifecycle: LifecycleClient,
-  principal: Principal,
-  leadId: string,
-): Promise<LeadLifecycleState> {
-  const state = await lifecycle.state(leadId);
-  if (state === undefined) throw new AppError('not_found', 'Lead not found.');
-  assertTenant(principal, {
-    oemId: state.oemId,
-    dealerId: state.owner.dealerId,
-    ...(state.owner.agentId === undefined ? {} : { agentId: state.owner.agentId }),
-  });
-  return state;
-}
-
-/**
- * A Temporal update id per Idempotency-Key, so a retried request is the same update: Temporal returns
- * the first outcome instead of applying the action twice, even if the HTTP idempotency record is gone.
- */
-function updateIdOf(
-  request: FastifyRequest,
-  principal: Principal,
-  scope: string,
-  leadId: string,
-): string | undefined {
-  const key = request.headers[IDEMPOTENCY_HEADER];
-  if (typeof key !== 'string' || key === '') return undefined;
-  return createHash('sha256')
-    .update(`${scope}\u0000${principalKey(principal)}\u0000${leadId}\u0000${key}`)
-    .digest('hex');
 }
 
 export function leadActionsRoutes(app: HttpApp, deps: LeadActionsDeps): void {

@@ -117,7 +117,13 @@ export function createLifecycleClient({
           ...(updateId === undefined ? {} : { updateId }),
         });
       } catch (error) {
-        if (error instanceof WorkflowNotFoundError) throw new AppError('not_found', 'Lead not found.');
+        if (error instanceof WorkflowNotFoundError) {
+          // A won or defeated lead's workflow has completed: the lead exists, the action is too late.
+          const closed = await handle.query(stateQuery).catch(() => undefined);
+          if (closed !== undefined)
+            throw new AppError('conflict', `Not allowed now: the lifecycle is closed (${closed.status}).`);
+          throw new AppError('not_found', 'Lead not found.');
+        }
         if (
           error instanceof WorkflowUpdateFailedError &&
           error.cause instanceof ApplicationFailure &&

@@ -17,6 +17,18 @@ export type ProducedEventName =
   | 'lead.defeat_approved'
   | 'lead.defeat_rejected'
   | 'lead.defeat_rescued'
+  | 'lead.lost_contact'
+  | 'lead.appointment_booked'
+  | 'lead.appointment_changed'
+  | 'lead.appointment_cancelled'
+  | 'lead.appointment_reminded'
+  | 'lead.appointment_no_show'
+  | 'lead.visited'
+  | 'lead.test_driven'
+  | 'lead.ordered'
+  | 'lead.won'
+  | 'lead.message_sent'
+  | 'lead.message_failed'
   | 'lead.reassignment_requested';
 
 /** One event to publish; `id` is `${workflowId}-${step}`, so a retried activity re-sends the same id. */

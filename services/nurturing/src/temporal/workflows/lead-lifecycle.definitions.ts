@@ -4,6 +4,8 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { BusinessCalendar } from '../../domain/business-calendar.js';
 import type {
   ActingPrincipal,
+  ActiveAppointment,
+  AppointmentKind,
   DefeatDecision,
   FollowUpPurpose,
   LifecycleStatus,
@@ -129,6 +131,22 @@ export interface LeadLifecycleState {
   nextFollowUp?: NextFollowUp;
   defeatRequests: number;
   pendingDefeat?: PendingDefeat;
+  /** Consecutive unreachable follow-ups (no answer, busy, wrong number); reset by a contact. */
+  consecutiveMisses: number;
+  /** Appointments booked so far (the step counter of their events and messages). */
+  appointments: number;
+  /** The open appointment and which of its timers already fired. */
+  appointment?: ActiveAppointment & {
+    /** Bumped on every change, so a moved appointment's messages get fresh step ids. */
+    revision: number;
+    dayBeforeSent: boolean;
+    morningOfSent: boolean;
+  };
+  visits: number;
+  testDrives: number;
+  orderId?: string;
+  /** Outbound messages decided so far (the step counter of message ids). */
+  messages: number;
   /** Recent actions only; the complete record is the Mongo timeline. */
   history: HistoryEntry[];
   /** Ids of allocation/scoring events already applied (bounded), so redeliveries are no-ops. */
@@ -170,6 +188,72 @@ export interface DefeatDecisionInput {
   correlationId: string;
 }
 
+export interface BookAppointmentInput {
+  by: ActingPrincipal;
+  kind: AppointmentKind;
+  scheduledAt: string;
+  /** The colleague who receives the customer (defaults to the owner). */
+  receiverAgentId?: string;
+  note?: string;
+  correlationId: string;
+}
+
+export interface ChangeAppointmentInput {
+  by: ActingPrincipal;
+  appointmentId: string;
+  scheduledAt: string;
+  receiverAgentId?: string;
+  reason?: string;
+  correlationId: string;
+}
+
+export interface CancelAppointmentInput {
+  by: ActingPrincipal;
+  appointmentId: string;
+  reason?: string;
+  /** The next follow-up plan once the appointment is off (defaults to the grade's interval). */
+  nextFollowUpAt?: string;
+  correlationId: string;
+}
+
+export interface VisitInput {
+  by: ActingPrincipal;
+  visitedAt?: string;
+  appointmentId?: string;
+  receivedBy?: string;
+  correlationId: string;
+}
+
+export interface TestDriveInput {
+  by: ActingPrincipal;
+  testDrivenAt?: string;
+  series?: string;
+  model?: string;
+  appointmentId?: string;
+  correlationId: string;
+}
+
+export interface OrderInput {
+  by: ActingPrincipal;
+  orderId: string;
+  orderedAt?: string;
+  series?: string;
+  model?: string;
+  amountCny?: number;
+  correlationId: string;
+}
+
+export interface WonInput {
+  by: ActingPrincipal;
+  wonAt?: string;
+  orderId?: string;
+  series?: string;
+  model?: string;
+  deliveredAt?: string;
+  amountCny?: number;
+  correlationId: string;
+}
+
 /** What an accepted dealer action returns to the HTTP caller. */
 export interface ActionResult {
   eventIds: string[];
@@ -179,6 +263,9 @@ export interface ActionResult {
   firstContact?: { withinSla: boolean; dueAt: string };
   nextFollowUpDueAt?: string;
   requestId?: string;
+  appointmentId?: string;
+  /** Follow-ups only: true when this follow-up made the lead lost contact (L). */
+  lostContact?: boolean;
 }
 
 /** Error type of a validator rejection: the action is not valid in the lead's current state. */
@@ -190,3 +277,14 @@ export const followUpUpdate = defineUpdate<ActionResult, [FollowUpInput]>('follo
 export const defeatRequestUpdate = defineUpdate<ActionResult, [DefeatRequestInput]>('requestDefeat');
 export const defeatDecisionUpdate = defineUpdate<ActionResult, [DefeatDecisionInput]>('decideDefeat');
 export const stateQuery = defineQuery<LeadLifecycleState>('state');
+export const bookAppointmentUpdate = defineUpdate<ActionResult, [BookAppointmentInput]>('bookAppointment');
+export const changeAppointmentUpdate = defineUpdate<ActionResult, [ChangeAppointmentInput]>(
+  'changeAppointment',
+);
+export const cancelAppointmentUpdate = defineUpdate<ActionResult, [CancelAppointmentInput]>(
+  'cancelAppointment',
+);
+export const visitUpdate = defineUpdate<ActionResult, [VisitInput]>('markVisited');
+export const testDriveUpdate = defineUpdate<ActionResult, [TestDriveInput]>('recordTestDrive');
+export const orderUpdate = defineUpdate<ActionResult, [OrderInput]>('recordOrder');
+export const wonUpdate = defineUpdate<ActionResult, [WonInput]>('markWon');

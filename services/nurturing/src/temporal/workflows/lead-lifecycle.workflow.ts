@@ -1,5 +1,6 @@
 import type { Actor } from '@leadflow/contracts/common';
 import {
+  ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
   condition,
@@ -9,11 +10,22 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
+import { appointmentTimes, noShowFollowUpDueAt } from '../../domain/appointments.js';
 import {
+  bookAppointmentProblem,
+  cancelAppointmentProblem,
+  changeAppointmentProblem,
   defeatDecisionProblem,
   defeatRequestProblem,
   followUpProblem,
+  isClosed,
+  lostContactAfter,
+  orderProblem,
   purposeCode,
+  statusAfterFollowUp,
+  testDriveProblem,
+  visitProblem,
+  wonProblem,
   type LifecycleStatus,
   type Owner,
 } from '../../domain/lifecycle-rules.js';
@@ -31,8 +43,20 @@ import type {
   OutgoingEvent,
   RecordedAction,
 } from '../activities/lifecycle.activities.js';
+import type {
+  DeliveryResult,
+  MessagingActivities,
+  OutboundMessage,
+} from '../activities/messaging.activities.js';
 import {
   assignmentSignal,
+  bookAppointmentUpdate,
+  cancelAppointmentUpdate,
+  changeAppointmentUpdate,
+  orderUpdate,
+  testDriveUpdate,
+  visitUpdate,
+  wonUpdate,
   defeatDecisionUpdate,
   defeatRequestUpdate,
   followUpUpdate,
@@ -42,6 +66,13 @@ import {
   SYSTEM_ACTOR,
   type ActionResult,
   type AssignmentInput,
+  type BookAppointmentInput,
+  type CancelAppointmentInput,
+  type ChangeAppointmentInput,
+  type OrderInput,
+  type TestDriveInput,
+  type VisitInput,
+  type WonInput,
   type DefeatDecisionInput,
   type DefeatRequestInput,
   type FollowUpInput,
@@ -49,6 +80,7 @@ import {
   type LeadLifecycleState,
   type LifecycleInput,
 } from './lead-lifecycle.definitions.js';
+import type { TemplateId } from '../../domain/message-templates.js';
 
 // One workflow per lead (`lead-${leadId}`): it holds the lifecycle state, runs the first-contact SLA
 // ladder and follow-up due dates as durable timers in business time, and accepts dealer actions as
@@ -67,12 +99,26 @@ const { recordAction } = proxyActivities<LifecycleActivities>({
   },
 });
 
+/** Attempts per message; a provider down longer than that gets lead.message_failed, not a late SMS. */
+const MESSAGE_ATTEMPTS = 5;
+
+const { sendMessage } = proxyActivities<MessagingActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: {
+    initialInterval: '5 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    maximumAttempts: MESSAGE_ATTEMPTS,
+  },
+});
+
 const HISTORY_LIMIT = 50;
 const APPLIED_IDS_LIMIT = 100;
 
 type Timer =
   | { kind: 'first_contact'; step: EscalationStep; at: string }
-  | { kind: 'follow_up_overdue'; at: string };
+  | { kind: 'follow_up_overdue'; at: string }
+  | { kind: 'appointment'; step: 'day_before' | 'morning_of' | 'no_show'; at: string };
 
 function reject(reason: string | undefined): void {
   if (reason !== undefined) throw ApplicationFailure.nonRetryable(reason, INVALID_TRANSITION);
@@ -113,6 +159,11 @@ function initialState(input: LifecycleInput): LeadLifecycleState {
     followUps: 0,
     regrades: 0,
     defeatRequests: 0,
+    consecutiveMisses: 0,
+    appointments: 0,
+    visits: 0,
+    testDrives: 0,
+    messages: 0,
     history: [],
     appliedEventIds: [assignment.eventId],
   };
@@ -137,6 +188,9 @@ export async function leadLifecycleWorkflow(input: LifecycleInput): Promise<Lead
     tail = run.catch(() => undefined);
     return run;
   }
+  // Messages in flight (sent beside the serial chain, so a slow provider never delays an action's
+  // events); the workflow waits for them before it closes or continues as new.
+  let deliveries = 0;
 
   function ownerFields(owner: Owner = state.owner): { dealerId: string; agentId?: string } {
     return { dealerId: owner.dealerId, ...(owner.agentId === undefined ? {} : { agentId: owner.agentId }) };
@@ -223,7 +277,7 @@ export async function leadLifecycleWorkflow(input: LifecycleInput): Promise<Lead
       });
       return;
     }
-    if (state.status === 'defeated') return;
+    if (isClosed(state.status)) return;
     version += 1;
     const before = state.status;
     const previousOwner = state.owner;
@@ -273,7 +327,7 @@ export async function leadLifecycleWorkflow(input: LifecycleInput): Promise<Lead
   setHandler(assignmentSignal, applyAssignment);
 
   setHandler(regradeSignal, (regrade) => {
-    if (!markApplied(regrade.eventId) || state.status === 'defeated') return;
+    if (!markApplied(regrade.eventId) || isClosed(state.status)) return;
     version += 1;
     const previousGrade = state.grade;
     state.grade = regrade.grade;
@@ -315,7 +369,9 @@ export async function leadLifecycleWorkflow(input: LifecycleInput): Promise<Lead
       state.followUps += 1;
       state.lastContactAt = contactedAt;
       state.firstFollowUpAt ??= contactedAt;
-      state.status = 'pending_re_follow_up';
+      const lost = lostContactAfter(before, state.consecutiveMisses, command.outcome);
+      state.consecutiveMisses = lost.misses;
+      state.status = lost.lostContact ? 'lost_contact' : statusAfterFollowUp(before);
       const dueAt = followUpDueAt(
         new Date(contactedAt),
         state.followUpIntervalDays,
@@ -375,14 +431,30 @@ export async function leadLifecycleWorkflow(input: LifecycleInput): Promise<Lead
           });
         }
       }
-      await record('follow_up', step, command.by.actor, before, events, {
+      if (lost.lostContact) {
+        events.push({
+          id: `${workflowId}-${step}-lost_contact`,
+          type: 'lead.lost_contact',
+          data: {
+            leadId: state.leadId,
+            ...ownerFields(),
+            attempts: lost.misses,
+            lastAttemptAt: contactedAt,
+            actor: command.by.actor,
+          },
+        });
+      }
+      await record(lost.lostContact ? 'lost_contact' : 'follow_up', step, command.by.actor, before, events, {
         correlationId: command.correlationId,
-        summary: `${command.method} ${command.outcome}; next ${command.purpose} by ${state.nextFollowUp.dueAt}`,
+        summary: lost.lostContact
+          ? `${command.method} ${command.outcome}: ${lost.misses} attempts in a row without reaching the customer (L)`
+          : `${command.method} ${command.outcome}; next ${command.purpose} by ${state.nextFollowUp.dueAt}`,
       });
       return {
         eventIds: events.map((e) => e.id),
         status: state.status,
         statusBefore: before,
+        ...(lost.lostContact ? { lostContact: true } : {}),
         ...(withinSla === undefined ? {} : { firstContact: { withinSla, dueAt: clock.deadlines.dueAt } }),
         nextFollowUpDueAt: state.nextFollowUp.dueAt,
       };
@@ -533,27 +605,579 @@ export async function leadLifecycleWorkflow(input: LifecycleInput): Promise<Lead
     { validator: (command: DefeatDecisionInput) => reject(defeatDecisionProblem(state, command, now())) },
   );
 
+  // ----- outbound messages -----------------------------------------------------------------------
+
+  interface MessageSpec {
+    purpose: OutboundMessage['purpose'];
+    recipient: OutboundMessage['recipient'];
+    recipientId?: string;
+    template: TemplateId;
+    values: OutboundMessage['values'];
+  }
+
+  /**
+   * Sends one message and records its outcome as lead.message_sent / lead.message_failed. The
+   * message id is `${workflowId}-${step}`, decided here, so a replay or an activity retry reuses it
+   * and the activity never sends it twice.
+   */
+  async function deliver(step: string, spec: MessageSpec): Promise<void> {
+    const messageId = `${workflowId}-${step}`;
+    state.messages += 1;
+    const message: OutboundMessage = {
+      messageId,
+      oemId: state.oemId,
+      leadId: state.leadId,
+      dealerId: state.owner.dealerId,
+      timeZone: state.calendar.timeZone,
+      purpose: spec.purpose,
+      recipient: spec.recipient,
+      ...(spec.recipientId === undefined ? {} : { recipientId: spec.recipientId }),
+      template: spec.template,
+      values: spec.values,
+    };
+    let result: DeliveryResult;
+    try {
+      result = await sendMessage(message);
+    } catch (error) {
+      // The provider stayed unavailable through every attempt.
+      const cause =
+        error instanceof ActivityFailure && error.cause instanceof ApplicationFailure
+          ? error.cause
+          : undefined;
+      result = {
+        status: 'failed',
+        messageId,
+        channel: 'sms',
+        attempts: MESSAGE_ATTEMPTS,
+        errorCode:
+          (cause?.details?.[0] as { code?: string } | undefined)?.code ?? cause?.type ?? 'send_failed',
+        error: (cause?.message ?? 'message could not be sent').slice(0, 500),
+        failedAt: now().toISOString(),
+      };
+    }
+    const base = {
+      leadId: state.leadId,
+      dealerId: state.owner.dealerId,
+      messageId,
+      channel: result.channel,
+      template: spec.template,
+      purpose: spec.purpose,
+      recipient: spec.recipient,
+      ...(spec.recipientId === undefined ? {} : { recipientId: spec.recipientId }),
+      ...(result.recipientMasked === undefined ? {} : { recipientMasked: result.recipientMasked }),
+    };
+    const event: OutgoingEvent =
+      result.status === 'sent'
+        ? {
+            id: `${messageId}-sent`,
+            type: 'lead.message_sent',
+            data: {
+              ...base,
+              sentAt: result.sentAt,
+              ...(result.providerMessageId === undefined
+                ? {}
+                : { providerMessageId: result.providerMessageId }),
+            },
+          }
+        : {
+            id: `${messageId}-failed`,
+            type: 'lead.message_failed',
+            data: {
+              ...base,
+              errorCode: result.errorCode,
+              ...(result.error === undefined ? {} : { error: result.error }),
+              retriable: false,
+              attempts: result.attempts,
+              failedAt: result.failedAt,
+            },
+          };
+    await record(
+      `message_${result.status}`,
+      `${step}-${result.status}`,
+      SYSTEM_ACTOR,
+      state.status,
+      [event],
+      {
+        summary: `${spec.template} → ${spec.recipient}: ${result.status === 'sent' ? 'sent' : `failed (${result.errorCode})`}`,
+      },
+    );
+  }
+
+  /** Sends messages one after another without holding up the caller (update handlers, timers). */
+  function deliverInBackground(messages: [string, MessageSpec][]): void {
+    if (messages.length === 0) return;
+    deliveries += 1;
+    void (async () => {
+      try {
+        for (const [step, spec] of messages) await deliver(step, spec);
+      } catch (error) {
+        log.error('lifecycle message not recorded', { error });
+      } finally {
+        deliveries -= 1;
+      }
+    })();
+  }
+
+  /** The colleague who receives the customer: the appointment's receiver, else the owner. */
+  function receiverOf(appointment: { receiverAgentId?: string }): string | undefined {
+    return appointment.receiverAgentId ?? state.owner.agentId;
+  }
+
+  function appointmentMessages(
+    prefix: string,
+    purpose: OutboundMessage['purpose'],
+    customer: TemplateId,
+    agent: TemplateId | undefined,
+    appointment: { kind: MessageSpec['values']['kind']; scheduledAt: string; receiverAgentId?: string },
+  ): [string, MessageSpec][] {
+    const values = { kind: appointment.kind, scheduledAt: appointment.scheduledAt, leadId: state.leadId };
+    const receiver = receiverOf(appointment);
+    return [
+      [`${prefix}-customer`, { purpose, recipient: 'customer', template: customer, values }],
+      ...(agent === undefined || receiver === undefined
+        ? []
+        : [
+            [
+              `${prefix}-agent`,
+              { purpose, recipient: 'agent', recipientId: receiver, template: agent, values },
+            ] as [string, MessageSpec],
+          ]),
+    ];
+  }
+
+  // ----- updates: appointments and sales milestones ----------------------------------------------
+
+  const acted = (by: { actor: Actor }) => ({ leadId: state.leadId, ...ownerFields(), actor: by.actor });
+
+  setHandler(
+    bookAppointmentUpdate,
+    async (command): Promise<ActionResult> => {
+      version += 1;
+      const before = state.status;
+      state.appointments += 1;
+      const n = state.appointments;
+      const appointmentId = `${workflowId}-appointment-${n}`;
+      state.appointment = {
+        appointmentId,
+        kind: command.kind,
+        scheduledAt: command.scheduledAt,
+        bookedAt: now().toISOString(),
+        ...(command.receiverAgentId === undefined ? {} : { receiverAgentId: command.receiverAgentId }),
+        revision: 0,
+        dayBeforeSent: false,
+        morningOfSent: false,
+      };
+      state.consecutiveMisses = 0;
+      // A visit, order or deal already under way stays where it is; waiting leads become invited.
+      if (
+        before === 'pending_first_follow_up' ||
+        before === 'pending_re_follow_up' ||
+        before === 'lost_contact'
+      )
+        state.status = 'invited';
+      const event: OutgoingEvent = {
+        id: `${appointmentId}-booked`,
+        type: 'lead.appointment_booked',
+        data: {
+          ...acted(command.by),
+          appointmentId,
+          scheduledAt: command.scheduledAt,
+          kind: command.kind,
+          ...(command.receiverAgentId === undefined ? {} : { receiverAgentId: command.receiverAgentId }),
+          ...(command.note === undefined ? {} : { note: command.note }),
+        },
+      };
+      await record('appointment_booked', `appointment-${n}-booked`, command.by.actor, before, [event], {
+        correlationId: command.correlationId,
+        summary: `${command.kind} booked for ${command.scheduledAt}`,
+      });
+      // The customer and the receiving colleague both get the appointment (requirements §11.1).
+      deliverInBackground(
+        appointmentMessages(
+          `appointment-${n}-booked`,
+          'appointment_booked',
+          'appointment_booked_customer',
+          'appointment_booked_agent',
+          state.appointment,
+        ),
+      );
+      return { eventIds: [event.id], status: state.status, statusBefore: before, appointmentId };
+    },
+    { validator: (command: BookAppointmentInput) => reject(bookAppointmentProblem(state, command, now())) },
+  );
+
+  setHandler(
+    changeAppointmentUpdate,
+    async (command): Promise<ActionResult> => {
+      version += 1;
+      const before = state.status;
+      const appointment = state.appointment;
+      if (appointment === undefined)
+        throw ApplicationFailure.nonRetryable('no open appointment', INVALID_TRANSITION);
+      const previousScheduledAt = appointment.scheduledAt;
+      appointment.revision += 1;
+      appointment.scheduledAt = command.scheduledAt;
+      // Reminders are planned afresh from the change, under new message ids.
+      appointment.bookedAt = now().toISOString();
+      appointment.dayBeforeSent = false;
+      appointment.morningOfSent = false;
+      if (command.receiverAgentId !== undefined) appointment.receiverAgentId = command.receiverAgentId;
+      const prefix = `appointment-${state.appointments}-changed-${appointment.revision}`;
+      const event: OutgoingEvent = {
+        id: `${workflowId}-${prefix}`,
+        type: 'lead.appointment_changed',
+        data: {
+          ...acted(command.by),
+          appointmentId: appointment.appointmentId,
+          scheduledAt: command.scheduledAt,
+          previousScheduledAt,
+          ...(appointment.receiverAgentId === undefined
+            ? {}
+            : { receiverAgentId: appointment.receiverAgentId }),
+          ...(command.reason === undefined ? {} : { reason: command.reason }),
+        },
+      };
+      await record('appointment_changed', prefix, command.by.actor, before, [event], {
+        correlationId: command.correlationId,
+        summary: `moved from ${previousScheduledAt} to ${command.scheduledAt}`,
+      });
+      deliverInBackground(
+        appointmentMessages(
+          prefix,
+          'other',
+          'appointment_changed_customer',
+          'appointment_booked_agent',
+          appointment,
+        ),
+      );
+      return {
+        eventIds: [event.id],
+        status: state.status,
+        statusBefore: before,
+        appointmentId: appointment.appointmentId,
+      };
+    },
+    {
+      validator: (command: ChangeAppointmentInput) => reject(changeAppointmentProblem(state, command, now())),
+    },
+  );
+
+  /** Back to re-follow-up with a due date, when an appointment is off (cancelled, missed). */
+  function backToFollowUp(dueAt: string): void {
+    if (state.status === 'invited') state.status = 'pending_re_follow_up';
+    state.nextFollowUp = {
+      dueAt,
+      plannedAt: dueAt,
+      purpose: state.nextFollowUp?.purpose ?? 'test_drive',
+      overdue: false,
+    };
+  }
+
+  setHandler(
+    cancelAppointmentUpdate,
+    async (command): Promise<ActionResult> => {
+      version += 1;
+      const before = state.status;
+      const appointment = state.appointment;
+      if (appointment === undefined)
+        throw ApplicationFailure.nonRetryable('no open appointment', INVALID_TRANSITION);
+      delete state.appointment;
+      const at = now();
+      backToFollowUp(command.nextFollowUpAt ?? followUpDueAt(at, state.followUpIntervalDays).toISOString());
+      const prefix = `appointment-${state.appointments}-cancelled`;
+      const event: OutgoingEvent = {
+        id: `${workflowId}-${prefix}`,
+        type: 'lead.appointment_cancelled',
+        data: {
+          ...acted(command.by),
+          appointmentId: appointment.appointmentId,
+          scheduledAt: appointment.scheduledAt,
+          ...(command.reason === undefined ? {} : { reason: command.reason }),
+        },
+      };
+      await record('appointment_cancelled', prefix, command.by.actor, before, [event], {
+        correlationId: command.correlationId,
+        summary: `appointment of ${appointment.scheduledAt} cancelled`,
+      });
+      deliverInBackground(
+        appointmentMessages(prefix, 'other', 'appointment_cancelled_customer', undefined, appointment),
+      );
+      return {
+        eventIds: [event.id],
+        status: state.status,
+        statusBefore: before,
+        appointmentId: appointment.appointmentId,
+        ...(state.nextFollowUp === undefined ? {} : { nextFollowUpDueAt: state.nextFollowUp.dueAt }),
+      };
+    },
+    { validator: (command: CancelAppointmentInput) => reject(cancelAppointmentProblem(state, command)) },
+  );
+
+  /** A store visit is contact: it stops the current owner's first-contact clock like a follow-up. */
+  function contactMade(at: string): OutgoingEvent[] {
+    state.lastContactAt = at;
+    state.consecutiveMisses = 0;
+    const clock = state.firstContact;
+    if (clock.metAt !== undefined) return [];
+    clock.metAt = at;
+    if (!isWithinSla(clock.deadlines, new Date(at))) return [];
+    return [
+      {
+        id: `${workflowId}-sla-first_contact-${clock.cycle}-met`,
+        type: 'lead.sla_met',
+        data: {
+          ...slaFields('first_contact', clock.deadlines.dueAt),
+          metAt: at,
+          elapsedBusinessMinutes: elapsedSlaMinutes(
+            state.slaPolicy,
+            new Date(clock.deadlines.startedAt),
+            new Date(at),
+            state.calendar,
+          ),
+        },
+      },
+    ];
+  }
+
+  setHandler(
+    visitUpdate,
+    async (command): Promise<ActionResult> => {
+      version += 1;
+      const before = state.status;
+      const visitedAt = command.visitedAt ?? now().toISOString();
+      const appointment = state.appointment;
+      state.visits += 1;
+      delete state.appointment;
+      if (before !== 'ordered') state.status = 'arrived';
+      const step = `visit-${state.visits}`;
+      const events: OutgoingEvent[] = [
+        {
+          id: `${workflowId}-${step}`,
+          type: 'lead.visited',
+          data: {
+            ...acted(command.by),
+            visitedAt,
+            ...(appointment === undefined ? {} : { appointmentId: appointment.appointmentId }),
+            // An arrival honouring an invitation: the numerator of the invitation-to-store rate.
+            invited: appointment !== undefined,
+            firstVisit: state.visits === 1,
+            ...(command.receivedBy === undefined ? {} : { receivedBy: command.receivedBy }),
+          },
+        },
+        ...contactMade(visitedAt),
+      ];
+      await record('visited', step, command.by.actor, before, events, {
+        correlationId: command.correlationId,
+        summary: appointment === undefined ? 'walk-in visit' : `visit for ${appointment.appointmentId}`,
+      });
+      return { eventIds: events.map((e) => e.id), status: state.status, statusBefore: before };
+    },
+    {
+      validator: (command: VisitInput) =>
+        reject(
+          visitProblem(state, { ...command, visitedAt: command.visitedAt ?? now().toISOString() }, now()),
+        ),
+    },
+  );
+
+  setHandler(
+    testDriveUpdate,
+    async (command): Promise<ActionResult> => {
+      version += 1;
+      const before = state.status;
+      state.testDrives += 1;
+      const step = `test_drive-${state.testDrives}`;
+      const event: OutgoingEvent = {
+        id: `${workflowId}-${step}`,
+        type: 'lead.test_driven',
+        data: {
+          ...acted(command.by),
+          testDrivenAt: command.testDrivenAt ?? now().toISOString(),
+          ...(command.series === undefined ? {} : { series: command.series }),
+          ...(command.model === undefined ? {} : { model: command.model }),
+          ...(command.appointmentId === undefined ? {} : { appointmentId: command.appointmentId }),
+        },
+      };
+      await record('test_driven', step, command.by.actor, before, [event], {
+        correlationId: command.correlationId,
+        summary: `test drive ${command.series ?? ''} ${command.model ?? ''}`.trim(),
+      });
+      return { eventIds: [event.id], status: state.status, statusBefore: before };
+    },
+    {
+      validator: (command: TestDriveInput) =>
+        reject(
+          testDriveProblem(
+            state,
+            { ...command, testDrivenAt: command.testDrivenAt ?? now().toISOString() },
+            now(),
+          ),
+        ),
+    },
+  );
+
+  setHandler(
+    orderUpdate,
+    async (command): Promise<ActionResult> => {
+      version += 1;
+      const before = state.status;
+      state.status = 'ordered';
+      state.orderId = command.orderId;
+      const event: OutgoingEvent = {
+        id: `${workflowId}-ordered`,
+        type: 'lead.ordered',
+        data: {
+          ...acted(command.by),
+          orderId: command.orderId,
+          orderedAt: command.orderedAt ?? now().toISOString(),
+          ...(command.series === undefined ? {} : { series: command.series }),
+          ...(command.model === undefined ? {} : { model: command.model }),
+          ...(command.amountCny === undefined ? {} : { amountCny: command.amountCny }),
+        },
+      };
+      await record('ordered', 'ordered', command.by.actor, before, [event], {
+        correlationId: command.correlationId,
+        summary: `order ${command.orderId}`,
+      });
+      return { eventIds: [event.id], status: state.status, statusBefore: before };
+    },
+    {
+      validator: (command: OrderInput) =>
+        reject(
+          orderProblem(state, { ...command, orderedAt: command.orderedAt ?? now().toISOString() }, now()),
+        ),
+    },
+  );
+
+  setHandler(
+    wonUpdate,
+    async (command): Promise<ActionResult> => {
+      version += 1;
+      const before = state.status;
+      state.status = 'won';
+      delete state.appointment;
+      const orderId = command.orderId ?? state.orderId;
+      const event: OutgoingEvent = {
+        id: `${workflowId}-won`,
+        type: 'lead.won',
+        data: {
+          ...acted(command.by),
+          wonAt: command.wonAt ?? now().toISOString(),
+          ...(orderId === undefined ? {} : { orderId }),
+          ...(command.series === undefined ? {} : { series: command.series }),
+          ...(command.model === undefined ? {} : { model: command.model }),
+          ...(command.deliveredAt === undefined ? {} : { deliveredAt: command.deliveredAt }),
+          ...(command.amountCny === undefined ? {} : { amountCny: command.amountCny }),
+        },
+      };
+      await record('won', 'won', command.by.actor, before, [event], {
+        correlationId: command.correlationId,
+        summary: `deal closed${orderId === undefined ? '' : ` (order ${orderId})`}`,
+      });
+      return { eventIds: [event.id], status: state.status, statusBefore: before };
+    },
+    {
+      validator: (command: WonInput) =>
+        reject(wonProblem(state, { ...command, wonAt: command.wonAt ?? now().toISOString() }, now())),
+    },
+  );
+
   // ----- timers ----------------------------------------------------------------------------------
 
   function nextTimer(): Timer | undefined {
-    if (state.status === 'defeated' || state.status === 'defeat_requested') return undefined;
+    if (isClosed(state.status) || state.status === 'defeat_requested') return undefined;
+    const candidates: Timer[] = [];
     const clock = state.firstContact;
     if (clock.metAt === undefined) {
       const next = nextEscalation(clock.deadlines, clock);
-      if (next !== undefined) return { kind: 'first_contact', ...next };
+      if (next !== undefined) candidates.push({ kind: 'first_contact', ...next });
     }
     if (
       state.status === 'pending_re_follow_up' &&
       state.nextFollowUp !== undefined &&
       !state.nextFollowUp.overdue
     ) {
-      return { kind: 'follow_up_overdue', at: state.nextFollowUp.dueAt };
+      candidates.push({ kind: 'follow_up_overdue', at: state.nextFollowUp.dueAt });
     }
-    return undefined;
+    const appointment = state.appointment;
+    if (appointment !== undefined) {
+      const times = appointmentTimes(appointment, state.calendar);
+      if (!appointment.dayBeforeSent && times.dayBeforeAt !== undefined)
+        candidates.push({ kind: 'appointment', step: 'day_before', at: times.dayBeforeAt });
+      if (!appointment.morningOfSent && times.morningOfAt !== undefined)
+        candidates.push({ kind: 'appointment', step: 'morning_of', at: times.morningOfAt });
+      candidates.push({ kind: 'appointment', step: 'no_show', at: times.noShowAt });
+    }
+    // The earliest first; on a tie the order above (SLA ladder before reminders) decides.
+    let next: Timer | undefined;
+    for (const candidate of candidates)
+      if (next === undefined || Date.parse(candidate.at) < Date.parse(next.at)) next = candidate;
+    return next;
+  }
+
+  async function fireAppointment(step: 'day_before' | 'morning_of' | 'no_show'): Promise<void> {
+    const appointment = state.appointment;
+    if (appointment === undefined) return;
+    const before = state.status;
+    const base = {
+      leadId: state.leadId,
+      ...ownerFields(),
+      appointmentId: appointment.appointmentId,
+      scheduledAt: appointment.scheduledAt,
+    };
+    const prefix = `appointment-${state.appointments}-r${appointment.revision}`;
+    if (step === 'no_show') {
+      delete state.appointment;
+      const at = now().toISOString();
+      backToFollowUp(noShowFollowUpDueAt(at));
+      await record(
+        'appointment_no_show',
+        `${prefix}-no_show`,
+        SYSTEM_ACTOR,
+        before,
+        [{ id: `${workflowId}-${prefix}-no_show`, type: 'lead.appointment_no_show', data: base }],
+        { summary: `no-show; re-follow-up due ${state.nextFollowUp?.dueAt ?? ''}` },
+      );
+      return;
+    }
+    const dayBefore = step === 'day_before';
+    if (dayBefore) appointment.dayBeforeSent = true;
+    else appointment.morningOfSent = true;
+    const messages = dayBefore
+      ? appointmentMessages(
+          `${prefix}-day_before`,
+          'appointment_reminder',
+          'appointment_reminder_customer',
+          'appointment_reminder_agent',
+          appointment,
+        )
+      : appointmentMessages(
+          `${prefix}-morning_of`,
+          'appointment_confirmation',
+          'appointment_confirmation_customer',
+          undefined,
+          appointment,
+        );
+    await record(`appointment_${step}`, `${prefix}-${step}`, SYSTEM_ACTOR, before, [
+      {
+        id: `${workflowId}-${prefix}-${step}`,
+        type: 'lead.appointment_reminded',
+        data: {
+          ...base,
+          reminder: step,
+          recipients: messages.map(([, spec]) => (spec.recipient === 'customer' ? 'customer' : 'agent')),
+        },
+      },
+    ]);
+    deliverInBackground(messages);
   }
 
   async function fire(timer: Timer): Promise<void> {
     const before = state.status;
+    if (timer.kind === 'appointment') {
+      await fireAppointment(timer.step);
+      return;
+    }
     if (timer.kind === 'follow_up_overdue') {
       const next = state.nextFollowUp;
       if (next === undefined) return;
@@ -652,11 +1276,11 @@ export async function leadLifecycleWorkflow(input: LifecycleInput): Promise<Lead
     );
   }
 
-  while (state.status !== 'defeated') {
+  while (!isClosed(state.status)) {
     const timer = nextTimer();
     const seen = version;
     if (timer === undefined) {
-      await condition(() => version !== seen || state.status === 'defeated');
+      await condition(() => version !== seen || isClosed(state.status));
     } else {
       const waitMs = Math.max(1, Date.parse(timer.at) - now().getTime());
       const changed = await condition(() => version !== seen, waitMs);
@@ -664,14 +1288,14 @@ export async function leadLifecycleWorkflow(input: LifecycleInput): Promise<Lead
       if (!changed && version === seen) await fire(timer);
     }
     if (workflowInfo().continueAsNewSuggested) {
-      await condition(allHandlersFinished);
+      await condition(() => allHandlersFinished() && deliveries === 0);
       await tail;
       await continueAsNew<typeof leadLifecycleWorkflow>({ ...input, resume: state });
     }
   }
 
-  // Let accepted updates finish and their events go out before the workflow closes.
-  await condition(allHandlersFinished);
+  // Let accepted updates finish and their events and messages go out before the workflow closes.
+  await condition(() => allHandlersFinished() && deliveries === 0);
   await tail;
   return state;
 }
