@@ -27,9 +27,7 @@ import { DEFAULT_VALIDITY_RULES } from './domain/validity.js';
 import { createDedupRuleRepository } from './repositories/dedup-rule.repository.js';
 import { dedupRuleModel } from './repositories/dedup-rule.schema.js';
 import { createLeadRepository } from './repositories/lead.repository.js';
-import { leadModel } from './repositories/lead.schema.js';
-import { createOpenLeadRepository } from './repositories/open-lead.repository.js';
-import { openLeadModel } from './repositories/open-lead.schema.js';
+import { backfillOpenKeys, leadModel } from './repositories/lead.schema.js';
 import { createTouchpointRepository } from './repositories/touchpoint.repository.js';
 import { touchpointModel } from './repositories/touchpoint.schema.js';
 import { createVehicleCatalogueRepository } from './repositories/vehicle-catalogue.repository.js';
@@ -69,7 +67,7 @@ const topicSpec = (prefix: string, topic: CatalogueTopic) => ({
 /**
  * Starts one cleansing instance: Mongo, topics, publisher, the consumer (intake + lifecycle closures)
  * and the HTTP app. Any number of instances may run with the same config: they share the consumer
- * group and the database, and the `open_leads` slot serialises each customer across them.
+ * group and the database, and the unique open-lead key of the pool serialises each customer across them.
  */
 export async function startService(config: Config, opts: StartOptions = {}): Promise<RunningCleansing> {
   const logger =
@@ -89,14 +87,15 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
   };
 
   try {
+    // Pool entries written before the open-lead key existed get theirs before its unique index is built.
+    await backfillOpenKeys(connection);
     await Promise.all(
-      [leadModel, touchpointModel, openLeadModel, dedupRuleModel, vehicleCatalogueModel].map((model) =>
+      [leadModel, touchpointModel, dedupRuleModel, vehicleCatalogueModel].map((model) =>
         model(connection).init(),
       ),
     );
     const leads = createLeadRepository({ connection });
     const touchpoints = createTouchpointRepository({ connection });
-    const openLeads = createOpenLeadRepository({ connection });
     const rules = createDedupRuleRepository({ connection });
     const catalogues = createVehicleCatalogueRepository({ connection });
 
@@ -124,7 +123,6 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
     const handleReceived = createLeadReceivedHandler({
       leads,
       touchpoints,
-      openLeads,
       rules,
       catalogues,
       publisher,
@@ -136,7 +134,7 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
       },
       outcomes,
     });
-    const handleClosed = createLeadClosedHandler({ leads, openLeads });
+    const handleClosed = createLeadClosedHandler({ leads });
     const handler: MessageHandler = async (envelope, ctx) => {
       if (!isEventName(envelope.type)) return;
       if (envelope.type === 'lead.received') {

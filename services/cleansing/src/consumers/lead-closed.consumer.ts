@@ -2,7 +2,6 @@ import type { EnvelopeOf } from '@leadflow/contracts/events';
 import type { MessageContext } from '@leadflow/platform/kafka';
 import type { ClosedAs } from '../domain/dedup.js';
 import type { LeadRepository } from '../repositories/lead.repository.js';
-import type { OpenLeadRepository } from '../repositories/open-lead.repository.js';
 
 /** The lifecycle events after which a customer's next lead is no longer a duplicate of this one. */
 export const ClosingEvents = ['lead.defeat_approved', 'lead.archived', 'lead.won'] as const;
@@ -27,13 +26,12 @@ function closure(envelope: ClosingEnvelope): { closedAs: ClosedAs; closedAt: Dat
 
 export interface LeadClosedDeps {
   leads: LeadRepository;
-  openLeads: OpenLeadRepository;
 }
 
 /**
- * Closes the pool entry and frees the customer's open slot. Both steps are idempotent and run in this
- * order, so a crash in between leaves a closed lead holding a slot, which the next lead of the customer
- * (or this event's redelivery) releases.
+ * Closes the pool entry, which frees the customer's open-lead key in the same write: the customer's
+ * next lead is a reactivation or a new lead. Idempotent; a later closure (archived after defeated)
+ * updates how and when.
  */
 export function createLeadClosedHandler(deps: LeadClosedDeps) {
   return async function handleLeadClosed(envelope: ClosingEnvelope, ctx: MessageContext): Promise<void> {
@@ -50,7 +48,6 @@ export function createLeadClosedHandler(deps: LeadClosedDeps) {
       ctx.logger.info({ leadId: envelope.data.leadId }, 'closure for a lead not in the pool; ignored');
       return;
     }
-    if (lead.status === 'closed') await deps.openLeads.release(envelope.oemId, lead._id);
-    ctx.logger.info({ leadId: lead._id, closedAs: lead.closedAs }, 'lead closed; customer slot released');
+    ctx.logger.info({ leadId: lead._id, closedAs: lead.closedAs }, 'lead closed; customer freed');
   };
 }

@@ -9,8 +9,13 @@ import { evaluateValidity, type ValidityRuleSet } from '../domain/validity.js';
 import { matchVehicle } from '../domain/vehicle-catalogue.js';
 import type { DedupRuleRepository } from '../repositories/dedup-rule.repository.js';
 import type { LeadRepository } from '../repositories/lead.repository.js';
-import type { FiredRuleDoc, LeadDoc, VehicleDoc } from '../repositories/lead.schema.js';
-import type { OpenLeadRepository } from '../repositories/open-lead.repository.js';
+import {
+  closedKeyOf,
+  openKeyOf,
+  type FiredRuleDoc,
+  type LeadDoc,
+  type VehicleDoc,
+} from '../repositories/lead.schema.js';
 import type { TouchpointRepository } from '../repositories/touchpoint.repository.js';
 import type { TouchpointDoc } from '../repositories/touchpoint.schema.js';
 import type { VehicleCatalogueRepository } from '../repositories/vehicle-catalogue.repository.js';
@@ -18,7 +23,6 @@ import type { VehicleCatalogueRepository } from '../repositories/vehicle-catalog
 export interface LeadReceivedDeps {
   leads: LeadRepository;
   touchpoints: TouchpointRepository;
-  openLeads: OpenLeadRepository;
   rules: DedupRuleRepository;
   catalogues: VehicleCatalogueRepository;
   publisher: Publisher;
@@ -27,8 +31,6 @@ export interface LeadReceivedDeps {
   customerKeySecret: string;
   validityRules: ValidityRuleSet;
   outcomes?: Counter<'outcome'>;
-  /** A slot whose holder never got recorded is considered abandoned after this long. Default 2 min. */
-  abandonedSlotMs?: number;
 }
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
@@ -94,10 +96,10 @@ function baseLeadDoc(
   lead: NormalisedLead,
   customerId: string,
   decidedAt: Date,
-): Omit<LeadDoc, 'status' | 'decision' | 'markers' | 'rulesFired'> {
+): Omit<LeadDoc, 'status' | 'openKey' | 'decision' | 'markers' | 'rulesFired'> {
   const data = envelope.data;
   const { contact } = lead;
-  const doc: Omit<LeadDoc, 'status' | 'decision' | 'markers' | 'rulesFired'> = {
+  const doc: Omit<LeadDoc, 'status' | 'openKey' | 'decision' | 'markers' | 'rulesFired'> = {
     _id: data.leadId,
     oemId: envelope.oemId,
     customerId,
@@ -125,12 +127,12 @@ const MAX_ROUNDS = 8;
  *
  * Idempotency: the outcome is recorded before it is published and keyed by the lead id (the pool entry
  * `_id`, or a touchpoint guarded by `$ne`), so a redelivery finds it and re-publishes the same event id.
- * Serialisation: the customer's `open_leads` slot is claimed with an insert, so two instances racing on
- * one customer (a mis-keyed intake, a rebalance) still produce exactly one open lead.
+ * Serialisation: intake is keyed by customer, so one partition sees a customer's leads in order. The
+ * backstop is the unique `openKey` of the pool entry: recording an open lead claims the customer in the
+ * same insert, so two instances racing on one customer (a mis-keyed source, a rebalance) produce
+ * exactly one open lead, and the loser merges into it. A crash can leave no claim without its lead.
  */
 export function createLeadReceivedHandler(deps: LeadReceivedDeps) {
-  const abandonedSlotMs = deps.abandonedSlotMs ?? 120_000;
-
   async function publish(
     envelope: EnvelopeOf<'lead.received'>,
     lead: NormalisedLead,
@@ -185,6 +187,7 @@ export function createLeadReceivedHandler(deps: LeadReceivedDeps) {
       const doc: LeadDoc = {
         ...baseLeadDoc(envelope, lead, newCustomerId(oemId, identity, data.leadId, sha256), decidedAt),
         status: 'closed',
+        openKey: closedKeyOf(data.leadId),
         closedAs: 'invalid',
         closedAt: decidedAt,
         markers: [],
@@ -267,32 +270,6 @@ export function createLeadReceivedHandler(deps: LeadReceivedDeps) {
         continue;
       }
 
-      if (identity !== undefined) {
-        const claim = await deps.openLeads.claim(oemId, identity.hash, data.leadId);
-        if (!claim.claimed) {
-          if (claim.holderLeadId === undefined) continue;
-          const holder = await deps.leads.get(oemId, claim.holderLeadId);
-          if (holder === undefined) {
-            // The holder claimed but has not written its pool entry yet (or crashed doing so).
-            const abandoned =
-              claim.claimedAt !== undefined && Date.now() - claim.claimedAt.getTime() > abandonedSlotMs;
-            if (abandoned) {
-              await deps.openLeads.releaseStale(oemId, identity.hash, claim.holderLeadId);
-              continue;
-            }
-            await new Promise((resolve) => setTimeout(resolve, 25 * round));
-            continue;
-          }
-          if (holder.status === 'closed') {
-            // Its closure was recorded but the slot release did not happen (crash in between).
-            await deps.openLeads.releaseStale(oemId, identity.hash, holder._id);
-            continue;
-          }
-          if ((await mergeInto(holder._id, identity.key)) === 'done') return;
-          continue;
-        }
-      }
-
       const customerId =
         decision.kind === 'reactivated'
           ? decision.customerId
@@ -316,6 +293,7 @@ export function createLeadReceivedHandler(deps: LeadReceivedDeps) {
       const doc: LeadDoc = {
         ...baseLeadDoc(envelope, lead, customerId, decidedAt),
         status: 'open',
+        openKey: identity === undefined ? closedKeyOf(data.leadId) : openKeyOf(oemId, identity.hash),
         markers: decision.kind === 'reactivated' ? ['reactivated'] : [],
         rulesFired: [...fired, { ruleId: rule.id, kind: 'dedup', detail: dedupDetail }],
         vehicle,
@@ -333,9 +311,17 @@ export function createLeadReceivedHandler(deps: LeadReceivedDeps) {
             : {}),
         },
       };
-      if ((await deps.leads.insert(doc)) === 'exists') {
+      const inserted = await deps.leads.insert(doc);
+      if (inserted === 'exists') {
         await republishRecorded(envelope, lead, ctx);
         return;
+      }
+      if (inserted === 'taken' && identity !== undefined) {
+        // Another lead of the customer was recorded open since the candidates were read (another
+        // instance, a mis-keyed source): this one is its duplicate. Closed meanwhile → decide again.
+        const holder = await deps.leads.getOpen(oemId, doc.openKey);
+        if (holder !== undefined && (await mergeInto(holder._id, identity.key)) === 'done') return;
+        continue;
       }
       await publish(envelope, lead, outcome, ctx);
       return;

@@ -1,7 +1,7 @@
 import { ClosedLeadStatuses } from '@leadflow/contracts/common';
 
 // Dedup as a pure decision over the candidates the repository found. The per-customer serialisation
-// (one open lead per customer, even across instances) is the repository's `open_leads` slot; this file
+// (one open lead per customer, even across instances) is the pool's unique open-lead key; this file
 // only says what a set of matches means.
 
 export const MatchKeys = ['mobile', 'email', 'phone'] as const;
@@ -14,7 +14,7 @@ export type DedupScope = (typeof DedupScopes)[number];
 export interface DedupRule {
   id: string;
   version: number;
-  /** Ordered, mobile first: the first key the lead has is its identity key (the `open_leads` slot). */
+  /** Ordered, mobile first: the first key the lead has is its identity key (the open-lead key). */
   matchKeys: readonly MatchKey[];
   /** How long after a lead closed a new lead for the customer is its reactivation (激). */
   windowDays: number;

@@ -3,7 +3,7 @@ import { isDuplicateKeyError } from '@leadflow/platform/kafka';
 import type { TenantFilter } from '@leadflow/platform/mongo';
 import type { Connection } from 'mongoose';
 import type { ClosedAs, DedupCandidate, MatchKey } from '../domain/dedup.js';
-import { leadModel, type LeadDoc } from './lead.schema.js';
+import { closedKeyOf, leadModel, type LeadDoc } from './lead.schema.js';
 
 export interface PoolQuery {
   mobileHash?: string;
@@ -29,8 +29,13 @@ export interface LeadRepository {
     hashes: Partial<Record<MatchKey, string>>,
     excludeLeadId: string,
   ): Promise<DedupCandidate[]>;
-  /** Inserts a new pool entry; `exists` when the lead id is already recorded (a redelivery or a race). */
-  insert(lead: LeadDoc): Promise<'inserted' | 'exists'>;
+  /**
+   * Inserts a new pool entry. `exists`: the lead id is already recorded (a redelivery or a race);
+   * `taken`: another lead holds the customer's open-lead key (read it with {@link getOpen}).
+   */
+  insert(lead: LeadDoc): Promise<'inserted' | 'exists' | 'taken'>;
+  /** The lead holding an open-lead key, if it is still open. */
+  getOpen(oemId: string, openKey: string): Promise<LeadDoc | undefined>;
   /** Marks a lead closed; a later closure (archived after defeated) updates how and when. */
   close(
     oemId: string,
@@ -99,9 +104,14 @@ export function createLeadRepository(deps: { connection: Connection }): LeadRepo
         await Lead.create(lead);
         return 'inserted';
       } catch (error) {
-        if (isDuplicateKeyError(error)) return 'exists';
-        throw error;
+        if (!isDuplicateKeyError(error)) throw error;
+        // Which unique index refused is read back from the data, not parsed out of the error text.
+        return (await find({ _id: lead._id, oemId: lead.oemId })) === null ? 'taken' : 'exists';
       }
+    },
+
+    async getOpen(oemId, openKey) {
+      return (await find({ oemId, openKey, status: 'open' })) ?? undefined;
     },
 
     async close(oemId, leadId, closedAs, closedAt, eventId) {
@@ -111,7 +121,16 @@ export function createLeadRepository(deps: { connection: Connection }): LeadRepo
           oemId,
           $or: [{ status: 'open' }, { closedAt: { $lt: closedAt } }],
         },
-        { $set: { status: 'closed', closedAs, closedAt, closedByEventId: eventId } },
+        // Closing and freeing the customer's open-lead key is one document write.
+        {
+          $set: {
+            status: 'closed',
+            openKey: closedKeyOf(leadId),
+            closedAs,
+            closedAt,
+            closedByEventId: eventId,
+          },
+        },
       );
       return (await find({ _id: leadId, oemId })) ?? undefined;
     },

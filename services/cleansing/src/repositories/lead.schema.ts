@@ -51,6 +51,13 @@ export interface LeadDoc {
   channel: { l1: ChannelL1; l2: ChannelL2; l3: string };
   sourceId: string;
   status: 'open' | 'closed';
+  /**
+   * The one-open-lead-per-customer key, under a unique index: `open:${oemId}:${identityHash}` while
+   * the lead is open, `lead:${leadId}` once closed (and for invalid leads or leads with nothing to
+   * match on). Claiming the customer and recording the lead is therefore one insert, and closing it
+   * and freeing the customer one update: no crash can leave a claim without its lead.
+   */
+  openKey: string;
   closedAs?: ClosedAs;
   closedAt?: Date;
   closedByEventId?: string;
@@ -92,6 +99,7 @@ const LeadSchema = new Schema<LeadDoc>(
     channel: { type: ChannelSchema, required: true },
     sourceId: { type: String, required: true },
     status: { type: String, enum: ['open', 'closed'], required: true },
+    openKey: { type: String, required: true },
     closedAs: String,
     closedAt: Date,
     closedByEventId: String,
@@ -125,6 +133,9 @@ const LeadSchema = new Schema<LeadDoc>(
   { collection: 'leads', versionKey: false, strict: 'throw' },
 );
 
+// One open lead per customer (the serialisation backstop across instances), and the holder lookup
+// when an insert loses the race for it.
+LeadSchema.index({ openKey: 1 }, { unique: true });
 // Dedup candidates by mobile, and the pool's exact mobile search (newest first).
 LeadSchema.index({ oemId: 1, mobileHash: 1, receivedAt: -1 });
 // Dedup candidates by email when an OEM enables the email match key.
@@ -137,6 +148,32 @@ LeadSchema.index({ oemId: 1, status: 1, receivedAt: -1 });
 LeadSchema.index({ oemId: 1, 'channel.l2': 1, receivedAt: -1 });
 // Pool listing without filters, newest first.
 LeadSchema.index({ oemId: 1, receivedAt: -1 });
+
+/** The open-lead key of a customer's open lead. */
+export const openKeyOf = (oemId: string, identityHash: string) => `open:${oemId}:${identityHash}`;
+/** The open-lead key of a closed lead, or of one that holds no customer: unique by construction. */
+export const closedKeyOf = (leadId: string) => `lead:${leadId}`;
+
+/**
+ * Gives every pool entry from before the open-lead key its key, so the unique index can be built. Uses
+ * the raw collection (the model would start building the index first). Open entries take their
+ * customer's key: the former `open_leads` slot guaranteed at most one per customer.
+ */
+export async function backfillOpenKeys(connection: Connection): Promise<number> {
+  const leads = connection.collection<{ _id: string; oemId: string; status: string; mobileHash?: string }>(
+    'leads',
+  );
+  let updated = 0;
+  for await (const doc of leads.find({ openKey: { $exists: false } })) {
+    const openKey =
+      doc.status === 'open' && doc.mobileHash !== undefined
+        ? openKeyOf(doc.oemId, doc.mobileHash)
+        : closedKeyOf(doc._id);
+    await leads.updateOne({ _id: doc._id, openKey: { $exists: false } }, { $set: { openKey } });
+    updated += 1;
+  }
+  return updated;
+}
 
 export type LeadModel = Model<LeadDoc>;
 
