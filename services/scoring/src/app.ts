@@ -6,9 +6,9 @@ import type { Config } from './config.js';
 import { registerConversionPriorRoutes } from './http/conversion-priors.routes.js';
 import { registerGradeDictionaryRoutes } from './http/grade-dictionaries.routes.js';
 import { registerLeadScoreRoutes } from './http/lead-scores.routes.js';
-import type { ConversionPriorRepository } from './repositories/conversion-prior.repository.js';
 import type { GradeDictionaryRepository } from './repositories/grade-dictionary.repository.js';
 import type { LeadGradeRepository } from './repositories/lead-grade.repository.js';
+import type { LeadOutcomeRepository } from './repositories/lead-outcome.repository.js';
 import type { ScoreRecordRepository } from './repositories/score-record.repository.js';
 import type { ConversionPriors } from './use-cases/conversion-priors.js';
 import type { DictionaryResolver } from './use-cases/dictionaries.js';
@@ -23,7 +23,7 @@ export interface AppDeps {
   leadGrades: LeadGradeRepository;
   scoreRecords: ScoreRecordRepository;
   priors: ConversionPriors;
-  priorRepository: ConversionPriorRepository;
+  outcomes: LeadOutcomeRepository;
   idempotency?: IdempotencyStore;
   readiness?: Record<string, () => Promise<void>>;
 }
@@ -57,6 +57,6 @@ export async function buildApp(deps: AppDeps): Promise<HttpApp> {
     scoreRecords: deps.scoreRecords,
     dictionaries: deps.dictionaries,
   });
-  registerConversionPriorRoutes(app, { priors: deps.priors, repository: deps.priorRepository });
+  registerConversionPriorRoutes(app, { priors: deps.priors, outcomes: deps.outcomes });
   return app;
 }

@@ -16,9 +16,9 @@ import { buildApp } from './app.js';
 import { oemBrandMap, type Config } from './config.js';
 import { createCleansingEventsHandler } from './consumers/cleansing-events.consumer.js';
 import { createLifecycleEventsHandler } from './consumers/lifecycle-events.consumer.js';
-import { createConversionPriorRepository } from './repositories/conversion-prior.repository.js';
 import { createGradeDictionaryRepository } from './repositories/grade-dictionary.repository.js';
 import { createLeadGradeRepository } from './repositories/lead-grade.repository.js';
+import { createLeadOutcomeRepository } from './repositories/lead-outcome.repository.js';
 import { createScoreRecordRepository } from './repositories/score-record.repository.js';
 import { createConversionPriors } from './use-cases/conversion-priors.js';
 import { createDictionaryResolver } from './use-cases/dictionaries.js';
@@ -61,9 +61,9 @@ export async function startService(config: Config, opts: { logger?: Logger } = {
     const dictionaryRepository = createGradeDictionaryRepository(connection);
     const leadGrades = createLeadGradeRepository(connection);
     const scoreRecords = createScoreRecordRepository(connection);
-    const priorRepository = createConversionPriorRepository(connection);
+    const outcomes = createLeadOutcomeRepository(connection);
     const priors = createConversionPriors({
-      repository: priorRepository,
+      repository: outcomes,
       smoothing: config.CONVERSION_PRIOR_SMOOTHING,
       windowMonths: config.CONVERSION_PRIOR_WINDOW_MONTHS,
     });
@@ -105,7 +105,7 @@ export async function startService(config: Config, opts: { logger?: Logger } = {
     const onCleansing = createCleansingEventsHandler(createScoreLead(useCaseDeps));
     const onLifecycle = createLifecycleEventsHandler({
       regradeLead: createRegradeLead(useCaseDeps),
-      recordOutcome: createRecordOutcome({ leadGrades, priors: priorRepository }),
+      recordOutcome: createRecordOutcome({ leadGrades, outcomes }),
     });
     const cleansingTopic = name(Topics.cleansing);
     const handler: MessageHandler = (envelope, ctx) =>
@@ -121,7 +121,7 @@ export async function startService(config: Config, opts: { logger?: Logger } = {
       leadGrades,
       scoreRecords,
       priors,
-      priorRepository,
+      outcomes,
       idempotency,
       readiness: {
         mongo: () => pingMongo(connection),

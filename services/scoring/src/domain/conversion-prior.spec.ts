@@ -5,7 +5,6 @@ import {
   estimateChannelPrior,
   normaliseModel,
   normaliseRegion,
-  outcomeIncrement,
   outcomeMonth,
   priorCells,
   smoothedRate,
@@ -32,6 +31,9 @@ describe('priorCells', () => {
     expect(normaliseModel({ model: '  ', series: ' ' })).toBe('-');
     expect(normaliseModel({ model: 'XV  Sport' })).toBe('xv sport');
     expect(normaliseRegion({})).toBe('-');
+    // "|" separates the parts of a key.
+    expect(normaliseModel({ model: 'A|B' })).toBe('a/b');
+    expect(normaliseRegion({ province: 'x|y' })).toBe('x/y');
     expect(priorCells(web, {}, {}).map((c) => c.key)[2]).toBe('channel_model_region|vertical_media|-|-');
   });
 });
@@ -118,11 +120,6 @@ describe('estimateChannelPrior', () => {
 });
 
 describe('outcome buckets', () => {
-  it('a win counts a win, a defeat a loss', () => {
-    expect(outcomeIncrement('won')).toEqual({ wins: 1, losses: 0 });
-    expect(outcomeIncrement('defeated')).toEqual({ wins: 0, losses: 1 });
-  });
-
   it('buckets by UTC month and opens the window n-1 months before the current one', () => {
     expect(outcomeMonth(new Date('2025-03-31T23:59:59.000Z'))).toBe('2025-03');
     expect(windowStartMonth(new Date('2025-03-15T00:00:00.000Z'), 1)).toBe('2025-03');

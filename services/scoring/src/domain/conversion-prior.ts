@@ -68,12 +68,13 @@ const round3 = (value: number) => Math.round(value * 1000) / 1000;
 /** Model names as customers type them ("Forester ", "forester") fall in one cell. */
 export function normaliseModel(intent: Pick<Intent, 'model' | 'series'>): string {
   const raw = (intent.model ?? '').trim() || (intent.series ?? '').trim();
-  return raw === '' ? UNKNOWN : raw.toLowerCase().replace(/\s+/g, ' ').slice(0, 100);
+  // "|" separates the parts of a cell key.
+  return raw === '' ? UNKNOWN : raw.toLowerCase().replace(/\s+/g, ' ').replace(/\|/g, '/').slice(0, 100);
 }
 
 export function normaliseRegion(region: Region): string {
   const raw = (region.province ?? '').trim();
-  return raw === '' ? UNKNOWN : raw.slice(0, 50);
+  return raw === '' ? UNKNOWN : raw.replace(/\|/g, '/').slice(0, 50);
 }
 
 /** The three cells a lead counts towards, from the broadest to the most specific. */
@@ -170,15 +171,7 @@ export function estimateChannelPrior(input: {
   };
 }
 
-/** The counter increment an outcome adds to each of the lead's cells. */
-export function outcomeIncrement(outcome: Outcome): OutcomeCounts {
-  return outcome === 'won' ? { wins: 1, losses: 0 } : { wins: 0, losses: 1 };
-}
-
-/**
- * Month bucket (UTC `YYYY-MM`) of an outcome: counters are kept per month so that each bucket's set
- * of applied event ids stays bounded, and so that old outcomes can age out of the learning window.
- */
+/** Month (UTC `YYYY-MM`) of an outcome: outcomes older than the learning window stop counting. */
 export function outcomeMonth(at: Date): string {
   return at.toISOString().slice(0, 7);
 }

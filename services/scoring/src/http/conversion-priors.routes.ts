@@ -4,12 +4,12 @@ import { ProblemSchema, type HttpApp } from '@leadflow/platform/http';
 import { Type } from '@sinclair/typebox';
 import { PriorLevels, smoothedRate } from '../domain/conversion-prior.js';
 import { ChannelQuality } from '../domain/score.js';
-import type { ConversionPriorRepository } from '../repositories/conversion-prior.repository.js';
+import type { LeadOutcomeRepository } from '../repositories/lead-outcome.repository.js';
 import type { ConversionPriors } from '../use-cases/conversion-priors.js';
 
 export interface ConversionPriorRouteDeps {
   priors: ConversionPriors;
-  repository: ConversionPriorRepository;
+  outcomes: LeadOutcomeRepository;
   now?: () => Date;
 }
 
@@ -21,7 +21,6 @@ const PriorCellSchema = Type.Object({
   region: Type.String({ description: 'Province; "*" above the region level, "-" when unknown.' }),
   wins: Type.Integer({ minimum: 0 }),
   losses: Type.Integer({ minimum: 0 }),
-  lastMonth: Type.String({ description: 'Latest month (UTC YYYY-MM) with an outcome.' }),
   base: Type.Number({ description: "The channel type's static quality, the prior before any outcome." }),
   rateAgainstBase: Type.Number({
     description: 'This cell alone smoothed towards the channel quality (the score chains the levels).',
@@ -68,7 +67,7 @@ export function registerConversionPriorRoutes(app: HttpApp, deps: ConversionPrio
     async (request) => {
       const { oemId } = requirePrincipal(request);
       const fromMonth = deps.priors.windowStart(now());
-      const cells = await deps.repository.list({
+      const cells = await deps.outcomes.list({
         oemId,
         level: request.query.level ?? 'channel',
         ...(request.query.channel === undefined ? {} : { channel: request.query.channel }),

@@ -2,7 +2,7 @@ import type { ChannelRef, Intent, LeadMarker, Region } from '@leadflow/contracts
 import { isDuplicateKeyError } from '@leadflow/platform/kafka';
 import type { TenantFilter } from '@leadflow/platform/mongo';
 import type { Connection } from 'mongoose';
-import type { ChannelPrior, Outcome, PriorLevel } from '../domain/conversion-prior.js';
+import type { ChannelPrior, PriorLevel } from '../domain/conversion-prior.js';
 import type { LocalizedText } from '../domain/grade-dictionaries.js';
 import type { GradeLockState } from '../domain/regrade.js';
 import type { Engagement, ScoreFactor } from '../domain/score.js';
@@ -37,8 +37,6 @@ export interface LeadGrade {
   slaPolicy: SlaPolicy;
   /** The learnt channel × model × region prior behind the channel factor (absent on old grades). */
   channelPrior?: ChannelPrior;
-  /** Set once when the lead is won or defeated: the one outcome it counts towards the priors. */
-  outcome?: LeadOutcome;
   regradeCount: number;
   lock: GradeLockState;
   engagement: Engagement;
@@ -46,12 +44,6 @@ export interface LeadGrade {
   lastEventId: string;
   version: number;
   updatedAt: string;
-}
-
-export interface LeadOutcome {
-  type: Outcome;
-  eventId: string;
-  at: string;
 }
 
 /** What a regrade (or a no-change lifecycle event) may change. */
@@ -90,14 +82,6 @@ export interface LeadGradeRepository {
     changes: LeadGradeChanges,
     appliedEventId: string,
   ): Promise<boolean>;
-  /**
-   * Records the lead's outcome unless it already has another one (first outcome wins), and returns
-   * the outcome the lead has afterwards, or null when the lead is unknown.
-   */
-  recordOutcome(
-    filter: TenantFilter<LeadGradeDoc> & { leadId: string },
-    outcome: LeadOutcome,
-  ): Promise<LeadOutcome | null>;
 }
 
 export function intentToDoc(intent: Intent): IntentDoc {
@@ -173,9 +157,6 @@ function toDomain(doc: LeadGradeDoc): LeadGrade {
     followUpIntervalDays: doc.followUpIntervalDays,
     slaPolicy: { ...doc.slaPolicy },
     channelPrior: doc.channelPrior ? channelPriorFromDoc(doc.channelPrior) : undefined,
-    outcome: doc.outcome
-      ? { type: doc.outcome.type as Outcome, eventId: doc.outcome.eventId, at: doc.outcome.at.toISOString() }
-      : undefined,
     regradeCount: doc.regradeCount,
     lock,
     engagement: compact({ ...doc.engagement }),
@@ -201,14 +182,13 @@ export function createLeadGradeRepository(connection: Connection): LeadGradeRepo
 
     async insert(grade) {
       const now = new Date();
-      const { leadId, intent, receivedAt, outcome, ...rest } = grade;
+      const { leadId, intent, receivedAt, ...rest } = grade;
       try {
         await model.create({
           ...rest,
           _id: leadId,
           intent: intentToDoc(intent),
           receivedAt: new Date(receivedAt),
-          ...(outcome === undefined ? {} : { outcome: { ...outcome, at: new Date(outcome.at) } }),
           appliedEventIds: [],
           version: 1,
           createdAt: now,
@@ -233,29 +213,6 @@ export function createLeadGradeRepository(connection: Connection): LeadGradeRepo
         )
         .exec();
       return result.matchedCount === 1;
-    },
-
-    async recordOutcome({ oemId, leadId }, outcome) {
-      // Conditional on "no outcome yet, or this very event": a redelivery rewrites the same value,
-      // a second outcome under another event id (a lead won after a defeat) is not recorded.
-      await model
-        .updateOne(
-          {
-            _id: leadId,
-            oemId,
-            $or: [{ outcome: { $exists: false } }, { outcome: null }, { 'outcome.eventId': outcome.eventId }],
-          },
-          { $set: { outcome: { ...outcome, at: new Date(outcome.at) } } },
-        )
-        .exec();
-      const doc = await model.findOne({ _id: leadId, oemId }, { outcome: 1 }).lean<LeadGradeDoc>().exec();
-      if (doc === null) return null;
-      if (!doc.outcome) return null;
-      return {
-        type: doc.outcome.type as Outcome,
-        eventId: doc.outcome.eventId,
-        at: doc.outcome.at.toISOString(),
-      };
     },
   };
 }

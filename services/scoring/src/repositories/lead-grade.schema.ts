@@ -1,6 +1,6 @@
 import { ChannelL1s, ChannelL2s, LeadMarkers } from '@leadflow/contracts/common';
 import { Schema, type Connection, type Model } from 'mongoose';
-import { Outcomes, PriorLevels } from '../domain/conversion-prior.js';
+import { PriorLevels } from '../domain/conversion-prior.js';
 import {
   DictionaryRefSchema,
   LocalizedTextSchema,
@@ -71,7 +71,6 @@ export interface LeadGradeDoc {
     levels: { level: string; key: string; wins: number; losses: number; rate: number }[];
     explanation: Localized;
   };
-  outcome?: { type: string; eventId: string; at: Date };
   regradeCount: number;
   lock: { callsAt: string[]; lockedAt?: string };
   engagement: { visited?: boolean; testDriven?: boolean; ordered?: boolean };
@@ -178,17 +177,6 @@ export const LeadGradeSchema = new Schema<LeadGradeDoc>(
           explanation: { type: LocalizedTextSchema, required: true },
         },
         { _id: false },
-      ),
-    },
-    outcome: {
-      type: new Schema(
-        // The field is called `type`, so this sub-schema declares its types with `$type`.
-        {
-          type: { $type: String, enum: Outcomes, required: true },
-          eventId: { $type: String, required: true },
-          at: { $type: Date, required: true },
-        },
-        { _id: false, typeKey: '$type' },
       ),
     },
     regradeCount: { type: Number, required: true },

@@ -6,10 +6,10 @@ import {
   type ChannelPrior,
 } from '../domain/conversion-prior.js';
 import { ChannelQuality } from '../domain/score.js';
-import type { ConversionPriorRepository } from '../repositories/conversion-prior.repository.js';
+import type { LeadOutcomeRepository } from '../repositories/lead-outcome.repository.js';
 
 export interface ConversionPriorsDeps {
-  repository: ConversionPriorRepository;
+  repository: LeadOutcomeRepository;
   /** Pseudo-leads at the parent level's rate (`CONVERSION_PRIOR_SMOOTHING`). */
   smoothing: number;
   /** Outcomes older than this many months no longer count (`CONVERSION_PRIOR_WINDOW_MONTHS`). */
@@ -36,11 +36,7 @@ export function createConversionPriors(deps: ConversionPriorsDeps): ConversionPr
     windowStart,
     async estimate({ oemId, channel, intent, region, at }) {
       const cells = priorCells(channel, intent, region);
-      const counts = await deps.repository.counts({
-        oemId,
-        keys: cells.map((c) => c.key),
-        fromMonth: windowStart(at),
-      });
+      const counts = await deps.repository.counts({ oemId, cells, fromMonth: windowStart(at) });
       return estimateChannelPrior({
         cells,
         counts,

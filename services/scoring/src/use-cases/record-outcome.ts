@@ -1,13 +1,13 @@
 import type { EnvelopeOf } from '@leadflow/contracts/events';
 import { NonRetriableError } from '@leadflow/platform/kafka';
 import type { Logger } from '@leadflow/platform/logger';
-import { outcomeIncrement, outcomeMonth, priorCells, type Outcome } from '../domain/conversion-prior.js';
-import type { ConversionPriorRepository } from '../repositories/conversion-prior.repository.js';
+import { outcomeMonth, priorCells, type Outcome } from '../domain/conversion-prior.js';
+import type { LeadOutcomeRepository } from '../repositories/lead-outcome.repository.js';
 import type { LeadGradeRepository } from '../repositories/lead-grade.repository.js';
 
 export interface RecordOutcomeDeps {
   leadGrades: LeadGradeRepository;
-  priors: ConversionPriorRepository;
+  outcomes: LeadOutcomeRepository;
 }
 
 export type OutcomeEnvelope = EnvelopeOf<'lead.won' | 'lead.defeat_approved'>;
@@ -27,10 +27,9 @@ function outcomeOf(envelope: OutcomeEnvelope): { type: Outcome; at: string } {
  * Counts a won or defeated lead towards the conversion priors of its channel × model × region (the
  * cells the score looks up: the lead's channel and its intent as last known, not what was bought).
  *
- * Idempotent without transactions: the lead's grade document records its outcome once (a second
- * outcome under another event id is ignored), then each cell's month bucket is `$inc`-ed guarded by the
- * event id in the same document, so a redelivery, or a crash between the cells, completes the missing
- * increments and never repeats one.
+ * Idempotent without transactions: the outcome is one insert with the lead's deterministic id, so a
+ * redelivery, or a second outcome of the same lead under another event id (won after a defeat), is
+ * recognised by the unique index and not counted again.
  */
 export function createRecordOutcome(deps: RecordOutcomeDeps) {
   return async function handle(envelope: OutcomeEnvelope, log: Logger): Promise<void> {
@@ -43,26 +42,20 @@ export function createRecordOutcome(deps: RecordOutcomeDeps) {
       );
     }
     const outcome = outcomeOf(envelope);
-    const recorded = await deps.leadGrades.recordOutcome(
-      { oemId, leadId },
-      { type: outcome.type, eventId: envelope.id, at: outcome.at },
-    );
-    if (recorded === null || recorded.eventId !== envelope.id) {
-      log.info(
-        { leadId, outcome: outcome.type, recorded: recorded?.type },
-        'lead already has an outcome; not counted again',
-      );
+    const at = new Date(outcome.at);
+    const result = await deps.outcomes.record({
+      oemId,
+      leadId,
+      eventId: envelope.id,
+      outcome: outcome.type,
+      at,
+      month: outcomeMonth(at),
+      cells: priorCells(lead.channel, lead.intent, lead.region),
+    });
+    if (result === 'already') {
+      log.info({ leadId, outcome: outcome.type }, 'lead outcome already counted');
       return;
     }
-    const month = outcomeMonth(new Date(outcome.at));
-    const increment = outcomeIncrement(outcome.type);
-    const results = [];
-    for (const cell of priorCells(lead.channel, lead.intent, lead.region)) {
-      results.push(await deps.priors.apply({ oemId, cell, month, increment, eventId: envelope.id }));
-    }
-    log.info(
-      { leadId, outcome: outcome.type, month, results },
-      'lead outcome counted towards the conversion priors',
-    );
+    log.info({ leadId, outcome: outcome.type }, 'lead outcome counted towards the conversion priors');
   };
 }
