@@ -25,6 +25,8 @@ export const ConfigSchema = Type.Composite([
     REPORTING_TIME_ZONE: Type.String({ minLength: 1, default: 'Asia/Shanghai' }),
     /** Partitions handled in parallel by the projection consumer. */
     CONSUMER_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 6 }),
+    /** How often a wallboard stream re-reads today's counters. */
+    WALLBOARD_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000 }),
   }),
 ]);
 

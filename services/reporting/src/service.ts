@@ -97,6 +97,7 @@ export async function startService(
       events,
       counters,
       timeZone: config.REPORTING_TIME_ZONE,
+      wallboardIntervalMs: config.WALLBOARD_INTERVAL_MS,
       readiness: {
         mongo: () => pingMongo(connection),
         kafka: async () => {

@@ -12,6 +12,7 @@ import { waitFor } from '@leadflow/testkit/events';
 import { infraAddresses } from '@leadflow/testkit/infra';
 import { uniqueDb, uniqueName } from '@leadflow/testkit/names';
 import { authHeaders } from '@leadflow/testkit/tokens';
+import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readConfig } from '../src/config.js';
 import { startService, type RunningReporting } from '../src/service.js';
@@ -52,7 +53,7 @@ async function publish(events: readonly AnyEnvelope[]): Promise<void> {
 
 /** Lead A: the whole way to a deal at dealer 1. */
 const storyA = [
-  event('lead.received', lead.a, 0),
+  event('lead.received', lead.a, 0, { channelCostCny: 50 }),
   event('lead.cleansed', lead.a, 1),
   event('lead.scored', lead.a, 2),
   event('lead.allocated', lead.a, 5),
@@ -356,5 +357,187 @@ describe('reporting read models', () => {
     expect((await fetch(`${service.url}/v1/kpis`)).status).toBe(401);
     const source = await authHeaders({ roles: ['source'], oemId });
     expect((await fetch(`${service.url}/v1/kpis`, { headers: source })).status).toBe(403);
+  });
+
+  it('returns every requested metric with its formula and the parts of each value', async () => {
+    const headers = await oemHeaders();
+    const { body } = await get<
+      KpiBody & { definitions: { id: string; formula: string; denominator?: unknown[] }[] }
+    >(
+      '/v1/kpis?from=2025-03-01&to=2025-03-31&metrics=phoneFollowUpRate,invitationToStoreRate,dealCount',
+      headers,
+    );
+    expect(body.definitions.map((d) => d.id)).toEqual([
+      'phoneFollowUpRate',
+      'invitationToStoreRate',
+      'dealCount',
+    ]);
+    expect(body.definitions[0]?.formula).toContain('上个月留存未跟进潜客数');
+    expect(body.definitions[2]?.denominator).toBeUndefined();
+    const parts = (body.rows[0] as unknown as { parts: Record<string, unknown> }).parts;
+    expect(parts).toEqual({
+      phoneFollowUpRate: { numerator: 3, denominator: 3 },
+      invitationToStoreRate: { numerator: 1, denominator: 3 },
+      dealCount: { numerator: 1, denominator: null },
+    });
+  });
+
+  interface ReportBody {
+    report: string;
+    tables: { id: string; columns: { key: string }[]; rows: Record<string, string | number | null>[] }[];
+  }
+  const report = async (name: string, headers: Record<string, string>, extra = '') =>
+    get<ReportBody>(`/v1/reports/${name}?from=2025-03-01&to=2025-03-31${extra}`, headers);
+
+  it('serves the five seed reports and media ROI', async () => {
+    const headers = await oemHeaders();
+    const catalogue = await get<{ items: { id: string }[] }>('/v1/reports', headers);
+    expect(catalogue.body.items.map((i) => i.id)).toEqual([
+      'volume',
+      'comparison',
+      'reasons',
+      'models',
+      'grades',
+      'media-roi',
+    ]);
+
+    const volume = (await report('volume', headers)).body;
+    const byChannel = volume.tables.find((t) => t.id === 'by-channel');
+    expect(byChannel?.rows.find((r) => r.channelL2 === 'official_site')).toMatchObject({
+      totalLeads: 1,
+      duplicateCount: 1,
+      dedupedLeads: 0,
+    });
+    const byConsultant = volume.tables.find((t) => t.id === 'by-consultant');
+    expect(byConsultant?.rows.find((r) => r.agentId === A2)).toMatchObject({ defeatCount: 2, dealCount: 0 });
+
+    const comparison = (await report('comparison', headers)).body;
+    expect(comparison.tables[0]?.rows.find((r) => r.agentId === A1)).toMatchObject({
+      dealCount: 1,
+      arrivedCount: 1,
+    });
+    expect(comparison.tables[1]?.rows.find((r) => r.agentId === A2)).toMatchObject({ defeated: 2, total: 2 });
+
+    const reasons = (await report('reasons', headers)).body;
+    expect(reasons.tables[0]?.rows).toEqual([
+      { period: '2025-03-01/2025-03-31', invalidCount: 1, defeatCount: 2 },
+    ]);
+    expect(reasons.tables[1]?.rows.map((r) => [r.kind, r.reason, r.count])).toEqual([
+      ['invalid', 'malformed_mobile', 1],
+      ['defeat', 'bought_competitor', 2],
+    ]);
+
+    const models = (await report('models', headers)).body;
+    expect(models.tables[0]?.rows).toEqual([
+      { model: 'Forester', vertical_media: 3, total: 3 },
+      { model: 'total', vertical_media: 3, total: 3 },
+    ]);
+
+    const grades = (await report('grades', headers, '&day=2025-03-03')).body;
+    expect(grades.tables[0]?.rows.filter((r) => r.agentId !== 'total')).toEqual([
+      { agentId: A1, H: 1, total: 1 },
+      { agentId: A2, H: 2, total: 2 },
+    ]);
+
+    const roi = (await report('media-roi', headers)).body;
+    expect(roi.tables[0]?.rows.find((r) => r.channelL3 === 'autohome-spring-2025')).toMatchObject({
+      totalLeads: 4,
+      validCount: 3,
+      dealCount: 1,
+      mediaCost: 50,
+      costPerLead: 12.5,
+      costPerValidLead: 50 / 3,
+      costPerDeal: 50,
+    });
+    expect(roi.tables[0]?.rows.find((r) => r.channelL3 === 'subaru-cn-testdrive')).toMatchObject({
+      mediaCost: 0,
+      costPerLead: 0,
+      costPerDeal: null,
+    });
+  });
+
+  it('confines reports to the dealer of a dealer role', async () => {
+    const d2 = await dealerHeaders(D2);
+    const comparison = (await report('comparison', d2, `&dealerId=${D1}`)).body;
+    expect(comparison.tables[0]?.rows.map((r) => r.agentId)).toEqual([A2]);
+    expect(comparison.tables[1]?.rows.map((r) => r.agentId)).toEqual([A2, 'total']);
+    const grades = (await report('grades', d2)).body;
+    expect(grades.tables[0]?.rows.map((r) => r.agentId)).toEqual([A2, 'total']);
+    const reasons = (await report('reasons', d2)).body;
+    expect(reasons.tables[0]?.rows[0]).toMatchObject({ invalidCount: 0, defeatCount: 2 });
+    const d1 = await dealerHeaders(D1);
+    const roi = (await report('media-roi', d1)).body;
+    // D1 holds A's deal and C's duplicate touchpoint (credited to D1's open lead A); D2's deals stay out.
+    expect(roi.tables[0]?.rows.map((r) => [r.channelL3, r.dealCount, r.defeatCount ?? 0])).toEqual([
+      ['subaru-cn-testdrive', 0, 0],
+      ['autohome-spring-2025', 1, 0],
+    ]);
+  });
+
+  it('exports reports and KPIs as CSV and xlsx', async () => {
+    const headers = await oemHeaders();
+    const csv = await fetch(`${service.url}/v1/reports/reasons?from=2025-03-01&to=2025-03-31&format=csv`, {
+      headers,
+    });
+    expect(csv.status).toBe(200);
+    expect(csv.headers.get('content-type')).toContain('text/csv');
+    expect(csv.headers.get('content-disposition')).toBe(
+      'attachment; filename="reasons-2025-03-01-2025-03-31.csv"',
+    );
+    const text = await csv.text();
+    expect(text).toContain('Kind (invalid/defeat),Reason,Count,Share of kind');
+    expect(text).toContain('defeat,bought_competitor,2,1');
+
+    const kpiCsv = await fetch(
+      `${service.url}/v1/kpis?from=2025-03-01&to=2025-03-31&groupBy=dealer&metrics=dealCount&format=csv&lang=zh`,
+      { headers },
+    );
+    const bytes = new Uint8Array(await kpiCsv.arrayBuffer());
+    expect([...bytes.slice(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    expect(new TextDecoder().decode(bytes).split('\r\n')).toEqual([
+      '周期,经销商,成交量',
+      '2025-03-01/2025-03-31,(none),0',
+      `2025-03-01/2025-03-31,${D1},1`,
+      `2025-03-01/2025-03-31,${D2},0`,
+      '',
+    ]);
+
+    const xlsx = await fetch(`${service.url}/v1/reports/volume?from=2025-03-01&to=2025-03-31&format=xlsx`, {
+      headers,
+    });
+    expect(xlsx.headers.get('content-type')).toBe(
+      'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+    );
+    const book = new ExcelJS.Workbook();
+    await book.xlsx.load(await xlsx.arrayBuffer());
+    expect(book.worksheets.map((w) => w.name)).toEqual(['By consultant', 'By contact channel']);
+    const sheet = book.getWorksheet('By contact channel');
+    expect(sheet?.getRow(1).getCell(1).value).toBe('Period');
+    const values = (sheet?.getSheetValues() ?? []) as unknown[][];
+    expect(values.some((row) => Array.isArray(row) && row.includes('official_site'))).toBe(true);
+  });
+
+  it('streams the wallboard as server-sent events', async () => {
+    const headers = await oemHeaders();
+    const controller = new AbortController();
+    const response = await fetch(`${service.url}/v1/wallboard/stream`, {
+      headers,
+      signal: controller.signal,
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/event-stream');
+    const reader = response.body!.getReader();
+    let text = '';
+    while (!text.includes('\n\ndata') && !/event: wallboard\ndata: .*\n\n/.test(text)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    controller.abort();
+    const data = /event: wallboard\ndata: (.*)\n\n/.exec(text)?.[1];
+    expect(JSON.parse(data ?? 'null')).toMatchObject({ totals: { dials: 0 }, agents: [], alerts: [] });
+    const board = await get<{ day: string }>('/v1/wallboard', headers);
+    expect(board.body.day).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    expect((await fetch(`${service.url}/v1/wallboard/stream`)).status).toBe(401);
   });
 });

@@ -75,6 +75,8 @@ export const BaseCounterNames = [
   'slaFirstContactBreached',
   'messagesSent',
   'messagesFailed',
+  /** lead.received with a channel cost: media spend in fen (integer, so sums stay exact). */
+  'mediaCostFen',
 ] as const;
 
 export type BaseCounterName = (typeof BaseCounterNames)[number];

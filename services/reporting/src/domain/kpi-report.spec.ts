@@ -56,6 +56,10 @@ describe('buildKpiRows', () => {
         counters: { firstPhoneFollowUps: 2, leadsAllocated: 4, deals: 0 },
         // carried over 10 − 9 = 1, new 4
         values: { phoneFollowUpRate: 2 / 5, customerDealVolume: 0 },
+        parts: {
+          phoneFollowUpRate: { numerator: 2, denominator: 5 },
+          customerDealVolume: { numerator: 0, denominator: null },
+        },
       },
       {
         period: '2025-03-04',
@@ -63,12 +67,20 @@ describe('buildKpiRows', () => {
         counters: { firstPhoneFollowUps: 3, leadsAllocated: 2, deals: 0 },
         // carried over (10 + 4) − (9 + 2) = 3, new 2
         values: { phoneFollowUpRate: 3 / 5, customerDealVolume: 0 },
+        parts: {
+          phoneFollowUpRate: { numerator: 3, denominator: 5 },
+          customerDealVolume: { numerator: 0, denominator: null },
+        },
       },
       {
         period: '2025-03-04',
         group: d2,
         counters: { firstPhoneFollowUps: 0, leadsAllocated: 1, deals: 0 },
         values: { phoneFollowUpRate: 0, customerDealVolume: 0 },
+        parts: {
+          phoneFollowUpRate: { numerator: 0, denominator: 1 },
+          customerDealVolume: { numerator: 0, denominator: null },
+        },
       },
     ]);
   });

@@ -1,6 +1,6 @@
 import { addCounters, type CounterName, type Counters } from './counters.js';
 import type { BucketDimension } from './lead-counting.js';
-import { computeKpis, countersOf, type KpiId } from './kpis.js';
+import { computeKpiParts, computeKpis, countersOf, type KpiId, type KpiParts } from './kpis.js';
 
 export const Periods = ['day', 'week', 'month', 'total'] as const;
 export type Period = (typeof Periods)[number];
@@ -54,6 +54,8 @@ export interface KpiRow {
   /** The counters the requested KPIs read, over the period. */
   counters: Counters;
   values: Partial<Record<KpiId, number | null>>;
+  /** The numerator and denominator each value was computed from (carried-over leads included). */
+  parts: Partial<Record<KpiId, KpiParts>>;
 }
 
 export const groupKeyOf = (group: Group) =>
@@ -63,6 +65,20 @@ function pick(counters: Counters, names: readonly CounterName[]): Counters {
   const picked: Counters = {};
   for (const name of names) picked[name] = counters[name] ?? 0;
   return picked;
+}
+
+/** Sums daily totals (whatever their group) into one total per period, oldest period first. */
+export function foldByPeriod(
+  daily: readonly DailyTotals[],
+  period: Period,
+  range: { from: string; to: string },
+): [string, Counters][] {
+  const periods = new Map<string, Counters>();
+  for (const row of daily) {
+    const key = periodOf(row.day, period, range);
+    periods.set(key, addCounters(periods.get(key) ?? {}, row.counters));
+  }
+  return [...periods].sort(([a], [b]) => a.localeCompare(b));
 }
 
 export interface BuildKpiRowsInput {
@@ -99,7 +115,8 @@ export function buildKpiRows(input: BuildKpiRowsInput): KpiRow[] {
     let opening = input.opening.get(key) ?? {};
     for (const [period, counters] of [...periods].sort(([a], [b]) => a.localeCompare(b))) {
       const values = computeKpis(counters, { opening, ids: input.ids });
-      rows.push({ period, group, counters: pick(counters, used.period), values });
+      const parts = computeKpiParts(counters, { opening, ids: input.ids });
+      rows.push({ period, group, counters: pick(counters, used.period), values, parts });
       opening = addCounters(opening, counters);
     }
   }

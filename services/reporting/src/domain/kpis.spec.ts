@@ -24,6 +24,7 @@ const period: Counters = {
   defeats: 9,
   slaFirstContactMet: 40,
   slaFirstContactBreached: 10,
+  mediaCostFen: 360_000,
 };
 // 30 allocated before the period, 20 of them followed up: 10 carried over.
 const opening: Counters = { leadsAllocated: 30, firstFollowUps: 20 };
@@ -58,6 +59,11 @@ const expected: Record<KpiId, number> = {
   defeatRate: 9 / 90,
   conversionCycle: 10,
   slaCompliance: 40 / 50,
+  mediaCost: 3_600,
+  costPerLead: 3_600 / 120,
+  costPerValidLead: 3_600 / 90,
+  costPerDeal: 3_600 / 6,
+  invalidRate: 10 / 100,
 };
 
 describe('KPI catalogue', () => {
@@ -74,8 +80,28 @@ describe('KPI catalogue', () => {
 
   it('gives every ratio a denominator and no count one', () => {
     for (const kpi of Kpis) {
+      if (kpi.unit === 'cny') continue; // a sum (media cost) or a cost per something
       expect('denominator' in kpi, kpi.id).toBe(kpi.unit !== 'count');
     }
+  });
+
+  it('keeps the seeds’ other variants side by side: KPI A’s carry-over, 24 h, deal rate', () => {
+    expect(kpiById('phoneFollowUpRate').denominator).toEqual([
+      { counter: 'leadsAllocated', sign: 1, window: 'opening' },
+      { counter: 'firstFollowUps', sign: -1, window: 'opening' },
+      { counter: 'leadsAllocated', sign: 1, window: 'period' },
+    ]);
+    expect(kpiById('followUp24hRate').denominator).toEqual([
+      { counter: 'leadsReceived', sign: 1, window: 'period' },
+      { counter: 'duplicates', sign: -1, window: 'period' },
+    ]);
+    expect(kpiById('followUp24hRateOfAllocated').denominator).toEqual([
+      { counter: 'leadsAllocated', sign: 1, window: 'period' },
+    ]);
+    expect(kpiById('dealRate').denominator).toEqual([{ counter: 'validLeads', sign: 1, window: 'period' }]);
+    expect(kpiById('dealConversionRate').denominator).toEqual([
+      { counter: 'arrivals', sign: 1, window: 'period' },
+    ]);
   });
 
   it('keeps the seeds’ arrival-rate variants side by side', () => {
@@ -97,11 +123,23 @@ describe('computeKpis', () => {
     expect(values[id]).toBeCloseTo(expected[id], 10);
   });
 
-  it('gives null for every ratio when nothing happened, and 0 for counts', () => {
+  it('gives null for every ratio when nothing happened, and 0 for counts and sums', () => {
     const empty = computeKpis({});
     for (const kpi of Kpis) {
-      expect(empty[kpi.id], kpi.id).toBe(kpi.unit === 'count' ? 0 : null);
+      expect(empty[kpi.id], kpi.id).toBe('denominator' in kpi ? null : 0);
     }
+  });
+
+  const ratios = Kpis.filter((kpi) => 'denominator' in kpi).map((kpi) => kpi.id);
+  it.each(ratios)('%s is null when only its denominator is zero', (id) => {
+    const kpi = kpiById(id);
+    const zeroed: Counters = { ...period };
+    const zeroedOpening: Counters = { ...opening };
+    for (const term of kpi.denominator ?? []) {
+      if (term.window === 'period') zeroed[term.counter] = 0;
+      else zeroedOpening[term.counter] = 0;
+    }
+    expect(computeKpi(kpi, { period: zeroed, opening: zeroedOpening })).toBeNull();
   });
 
   it('treats a missing opening balance as no carried-over leads', () => {

@@ -10,7 +10,7 @@ export interface Term {
   window: 'period' | 'opening';
 }
 
-export const KpiUnits = ['count', 'ratio', 'minutes', 'days', 'per_lead'] as const;
+export const KpiUnits = ['count', 'ratio', 'minutes', 'days', 'per_lead', 'cny'] as const;
 export type KpiUnit = (typeof KpiUnits)[number];
 
 export const KpiSources = ['000', '001', '002', 'leadflow'] as const;
@@ -25,9 +25,9 @@ export interface KpiDefinition {
   readonly unit: KpiUnit;
   readonly source: KpiSource;
   readonly numerator: readonly Term[];
-  /** Absent for counts: the value is the numerator. */
+  /** Absent for counts and sums: the value is scale × the numerator. */
   readonly denominator?: readonly Term[];
-  /** Multiplies numerator ÷ denominator (minutes → days). Default 1. */
+  /** Multiplies numerator ÷ denominator (minutes → days, fen → CNY). Default 1. */
   readonly scale?: number;
   /** Where the seeds disagree or the data is an approximation. */
   readonly note?: string;
@@ -287,6 +287,57 @@ export const Kpis = [
     denominator: [p('deals')],
     scale: 1 / (24 * 60),
   },
+  // ---- SUBARU [001] "投资回报率" / media-spend effect evaluation: cost from the channel taxonomy.
+  {
+    id: 'mediaCost',
+    name: { zh: '媒体费用', en: 'Media cost' },
+    formula: 'sum of the channel cost of every lead received (CNY)',
+    unit: 'cny',
+    source: '001',
+    numerator: [p('mediaCostFen')],
+    scale: 1 / 100,
+  },
+  {
+    id: 'costPerLead',
+    name: { zh: '单条线索成本', en: 'Cost per lead' },
+    formula: '媒体费用 / 线索总量: media cost ÷ leads received',
+    unit: 'cny',
+    source: '001',
+    numerator: [p('mediaCostFen')],
+    denominator: [p('leadsReceived')],
+    scale: 1 / 100,
+  },
+  {
+    id: 'costPerValidLead',
+    name: { zh: '单条有效线索成本', en: 'Cost per valid lead' },
+    formula: '媒体费用 / 有效量: media cost ÷ valid leads',
+    unit: 'cny',
+    source: '001',
+    numerator: [p('mediaCostFen')],
+    denominator: [p('validLeads')],
+    scale: 1 / 100,
+  },
+  {
+    id: 'costPerDeal',
+    name: { zh: '单车成交成本', en: 'Cost per deal' },
+    formula: '媒体费用 / 成交量: media cost ÷ deals',
+    unit: 'cny',
+    source: '001',
+    numerator: [p('mediaCostFen')],
+    denominator: [p('deals')],
+    scale: 1 / 100,
+    note: 'Meaningful grouped by channel: cost is credited to the channel of the lead, deals too.',
+  },
+  {
+    id: 'invalidRate',
+    name: { zh: '无效率', en: 'Invalid rate' },
+    formula: '无效量 / 去重后线索量: invalid leads ÷ leads after dedup',
+    unit: 'ratio',
+    source: '001',
+    numerator: [p('invalidLeads')],
+    denominator: dedupedLeads,
+    note: '[INFERRED] the complement of validRate over the same denominator.',
+  },
   // ---- Platform: SLA policies (architecture "SLA policies").
   {
     id: 'slaCompliance',
@@ -341,13 +392,26 @@ function evaluate(terms: readonly Term[], inputs: KpiInputs): number {
   return sum;
 }
 
+/** The evaluated parts of a KPI: what its value was computed from (`denominator` null for counts). */
+export interface KpiParts {
+  numerator: number;
+  denominator: number | null;
+}
+
+export function kpiParts(kpi: KpiDefinition, inputs: KpiInputs): KpiParts {
+  return {
+    numerator: evaluate(kpi.numerator, inputs),
+    denominator: kpi.denominator === undefined ? null : evaluate(kpi.denominator, inputs),
+  };
+}
+
 /**
  * The value of one KPI: a count, or scale × numerator ÷ denominator. A denominator of zero (or below
  * zero, which only inconsistent history can produce) gives `null`: "no data", never 0 % or Infinity.
  */
 export function computeKpi(kpi: KpiDefinition, inputs: KpiInputs): number | null {
   const numerator = evaluate(kpi.numerator, inputs);
-  if (kpi.denominator === undefined) return numerator;
+  if (kpi.denominator === undefined) return (kpi.scale ?? 1) * numerator;
   const denominator = evaluate(kpi.denominator, inputs);
   if (denominator <= 0) return null;
   return ((kpi.scale ?? 1) * numerator) / denominator;
@@ -358,6 +422,18 @@ export interface ComputeKpisOptions {
   opening?: Counters;
   /** Default: the whole catalogue. */
   ids?: readonly KpiId[];
+}
+
+/** The parts of several KPIs over one period, keyed by id. */
+export function computeKpiParts(
+  counters: Counters,
+  options: ComputeKpisOptions = {},
+): Record<KpiId, KpiParts> {
+  const inputs: KpiInputs =
+    options.opening === undefined ? { period: counters } : { period: counters, opening: options.opening };
+  const parts = {} as Record<KpiId, KpiParts>;
+  for (const id of options.ids ?? KpiIds) parts[id] = kpiParts(kpiById(id), inputs);
+  return parts;
 }
 
 /** KPI values from counter totals over a period: `{ [kpiId]: number | null }`. */

@@ -8,7 +8,9 @@ import {
   countersFor,
   countingReadiness,
   dayIn,
+  instantRange,
   NONE,
+  startOfDay,
   type CountableEvent,
   type LeadAttribution,
 } from './lead-counting.js';
@@ -61,6 +63,14 @@ describe('countingReadiness', () => {
 });
 
 describe('countersFor', () => {
+  it('adds the channel cost of a received lead in fen, and nothing without a cost', () => {
+    expect(countersFor(stored('lead.received', { channelCostCny: 35.5 }), ready)).toEqual({
+      leadsReceived: 1,
+      mediaCostFen: 3_550,
+    });
+    expect(countersFor(stored('lead.received'), ready)).toEqual({ leadsReceived: 1 });
+    expect(countersFor(stored('lead.received', { channelCostCny: 0 }), ready)).toEqual({ leadsReceived: 1 });
+  });
   it.each<[EventName, Partial<PayloadOf<EventName>>, Record<string, number>]>([
     ['lead.received', {}, { leadsReceived: 1 }],
     ['lead.duplicated', {}, { duplicates: 1 }],
@@ -169,5 +179,21 @@ describe('buckets', () => {
     const a = bucketOf(stored('lead.visited'), ready, 'Asia/Shanghai');
     expect(bucketId(a)).toBe(bucketId({ ...a }));
     expect(bucketId(a)).not.toBe(bucketId({ ...a, agentId: 'other' }));
+  });
+});
+
+describe('calendar days in a time zone', () => {
+  it('finds the first instant of a Shanghai day and the instants bounding a range', () => {
+    expect(startOfDay('2025-03-03', 'Asia/Shanghai').toISOString()).toBe('2025-03-02T16:00:00.000Z');
+    expect(startOfDay('2025-03-03', 'UTC').toISOString()).toBe('2025-03-03T00:00:00.000Z');
+    // Across a daylight-saving change: New York is UTC−5 on 9 March 2025 at midnight.
+    expect(startOfDay('2025-03-09', 'America/New_York').toISOString()).toBe('2025-03-09T05:00:00.000Z');
+    expect(startOfDay('2025-03-10', 'America/New_York').toISOString()).toBe('2025-03-10T04:00:00.000Z');
+    const range = instantRange({ from: '2025-03-01', to: '2025-03-31' }, 'Asia/Shanghai');
+    expect([range.from.toISOString(), range.to.toISOString()]).toEqual([
+      '2025-02-28T16:00:00.000Z',
+      '2025-03-31T16:00:00.000Z',
+    ]);
+    expect(dayIn('Asia/Shanghai', range.from)).toBe('2025-03-01');
   });
 });

@@ -59,6 +59,8 @@ export function countersFor(event: CountableEvent, lead: LeadAttribution): Count
   switch (event.type) {
     case 'lead.received':
       inc('leadsReceived');
+      if (event.data.channelCostCny !== undefined && event.data.channelCostCny > 0)
+        inc('mediaCostFen', Math.round(event.data.channelCostCny * 100));
       break;
     case 'lead.duplicated':
       inc('duplicates');
@@ -255,4 +257,45 @@ export function bucketOf(event: CountableEvent, lead: LeadAttribution, timeZone:
 /** The deterministic `_id` of a bucket document. */
 export function bucketId(key: BucketKey): string {
   return JSON.stringify([key.oemId, key.day, ...BucketDimensions.map((d) => key[d])]);
+}
+
+/** The instants bounding calendar days `from`–`to` in a time zone (receipt-time filter on snapshots). */
+export function instantRange(
+  range: { from: string; to: string },
+  timeZone: string,
+): { from: Date; to: Date } {
+  return { from: startOfDay(range.from, timeZone), to: startOfDay(nextDay(range.to), timeZone) };
+}
+
+function nextDay(day: string): string {
+  return new Date(Date.parse(`${day}T00:00:00.000Z`) + 86_400_000).toISOString().slice(0, 10);
+}
+
+/** The first instant of a calendar day in a time zone (offset found by one correction step). */
+export function startOfDay(day: string, timeZone: string): Date {
+  const utcMidnight = Date.parse(`${day}T00:00:00.000Z`);
+  const offsetAt = (instant: number) => {
+    const parts = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    }).formatToParts(new Date(instant));
+    const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
+    const local = Date.UTC(
+      get('year'),
+      get('month') - 1,
+      get('day'),
+      get('hour'),
+      get('minute'),
+      get('second'),
+    );
+    return local - instant;
+  };
+  const guess = utcMidnight - offsetAt(utcMidnight);
+  return new Date(utcMidnight - offsetAt(guess));
 }

@@ -1,98 +1,33 @@
 import { literalUnion } from '@leadflow/contracts/common';
-import { requireRoles, scopeOf, type Principal } from '@leadflow/platform/auth';
-import { AppError, ProblemSchema, type HttpApp } from '@leadflow/platform/http';
+import { requireRoles } from '@leadflow/platform/auth';
+import type { HttpApp } from '@leadflow/platform/http';
 import { Type } from '@sinclair/typebox';
-import {
-  buildKpiRows,
-  computeFunnel,
-  daysBetween,
-  Periods,
-  previousDay,
-  type Group,
-} from '../domain/kpi-report.js';
-import { BucketDimensions, dayIn, type BucketDimension } from '../domain/lead-counting.js';
+import { buildKpiRows, computeFunnel, Periods, previousDay } from '../domain/kpi-report.js';
+import { BucketDimensions } from '../domain/lead-counting.js';
 import { isKpiId, KpiIds, kpiById, KpiUnits, type KpiId } from '../domain/kpis.js';
+import { kpiTable } from '../domain/reports.js';
 import type { CounterFilter, CounterRepository } from '../repositories/counter.repository.js';
 import { ReportReaderRoles } from './access.js';
+import {
+  Day,
+  DimensionFilters,
+  dimensionsFor,
+  errors,
+  ExportQuery,
+  invalid,
+  list,
+  parseGroupBy,
+  principalOf,
+  rangeOf,
+  sendExport,
+  toRecord,
+} from './query.js';
 
 export interface KpiRoutesDeps {
   counters: CounterRepository;
   timeZone: string;
   /** Injectable clock for the default range. */
   now?: () => Date;
-}
-
-/** Longest range one request may read: two years of daily buckets. */
-const MAX_RANGE_DAYS = 731;
-const DEFAULT_RANGE_DAYS = 30;
-
-const Day = Type.String({
-  pattern: '^\\d{4}-\\d{2}-\\d{2}$',
-  description: 'A calendar day in the reporting time zone.',
-});
-const Dim = Type.Optional(Type.String({ minLength: 1, maxLength: 200 }));
-const DimensionFilters = {
-  dealerId: Dim,
-  agentId: Dim,
-  channelL1: Dim,
-  channelL2: Dim,
-  channelL3: Dim,
-  model: Dim,
-  grade: Dim,
-};
-const errors = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema };
-
-const GroupByAliases: Record<string, BucketDimension> = {
-  dealer: 'dealerId',
-  agent: 'agentId',
-  consultant: 'agentId',
-  channel: 'channelL2',
-};
-
-function invalid(path: string, message: string): never {
-  throw new AppError('validation', message, { errors: [{ path: `/querystring/${path}`, message }] });
-}
-
-function checkDay(name: string, day: string): string {
-  const parsed = new Date(`${day}T00:00:00.000Z`);
-  if (Number.isNaN(parsed.getTime()) || parsed.toISOString().slice(0, 10) !== day)
-    invalid(name, `${name} is not a calendar day`);
-  return day;
-}
-
-function rangeOf(
-  query: { from?: string; to?: string },
-  timeZone: string,
-  now: Date,
-): { from: string; to: string } {
-  const to = query.to === undefined ? dayIn(timeZone, now) : checkDay('to', query.to);
-  let from = query.from === undefined ? undefined : checkDay('from', query.from);
-  if (from === undefined) {
-    from = to;
-    for (let i = 1; i < DEFAULT_RANGE_DAYS; i += 1) from = previousDay(from);
-  }
-  if (from > to) invalid('from', 'from must not be after to');
-  if (daysBetween(from, to) > MAX_RANGE_DAYS)
-    invalid('from', `the range may span at most ${MAX_RANGE_DAYS} days`);
-  return { from, to };
-}
-
-function list(value: string | undefined): string[] {
-  return (value ?? '')
-    .split(',')
-    .map((item) => item.trim())
-    .filter((item) => item !== '');
-}
-
-function parseGroupBy(value: string | undefined): BucketDimension[] {
-  const dims: BucketDimension[] = [];
-  for (const name of list(value)) {
-    const dim = GroupByAliases[name] ?? (BucketDimensions as readonly string[]).find((d) => d === name);
-    if (dim === undefined)
-      invalid('groupBy', `unknown groupBy "${name}"; use ${BucketDimensions.join(', ')}`);
-    if (!dims.includes(dim as BucketDimension)) dims.push(dim as BucketDimension);
-  }
-  return dims;
 }
 
 function parseMetrics(value: string | undefined): KpiId[] {
@@ -103,27 +38,6 @@ function parseMetrics(value: string | undefined): KpiId[] {
     invalid('metrics', `unknown metrics ${unknown.join(', ')}; see GET /v1/kpis/definitions`);
   return [...new Set(names)] as KpiId[];
 }
-
-/** The dimension filters of a request, narrowed to the caller's dealer (and own leads for consultants). */
-function dimensionsFor(
-  principal: Principal,
-  query: Partial<Record<BucketDimension, string>>,
-): Partial<Record<BucketDimension, string>> {
-  const dims: Partial<Record<BucketDimension, string>> = {};
-  for (const dim of BucketDimensions) {
-    const value = query[dim];
-    if (value !== undefined) dims[dim] = value;
-  }
-  const scope = scopeOf(principal);
-  if (scope.dealerId !== undefined) dims.dealerId = scope.dealerId;
-  if (scope.agentId !== undefined) dims.agentId = scope.agentId;
-  return dims;
-}
-
-const toRecord = (group: Group): Record<string, string> =>
-  Object.fromEntries(
-    Object.entries(group).filter((entry): entry is [string, string] => entry[1] !== undefined),
-  );
 
 const KpiDefinitionView = Type.Object({
   id: Type.String(),
@@ -142,6 +56,15 @@ const KpiDefinitionView = Type.Object({
   note: Type.Optional(Type.String()),
 });
 
+function definitionView(id: KpiId) {
+  const { denominator, ...kpi } = kpiById(id);
+  return {
+    ...kpi,
+    numerator: [...kpi.numerator],
+    ...(denominator === undefined ? {} : { denominator: [...denominator] }),
+  };
+}
+
 export function kpiRoutes(app: HttpApp, deps: KpiRoutesDeps): void {
   const now = deps.now ?? (() => new Date());
 
@@ -155,16 +78,7 @@ export function kpiRoutes(app: HttpApp, deps: KpiRoutesDeps): void {
         response: { 200: Type.Object({ items: Type.Array(KpiDefinitionView) }), ...errors },
       },
     },
-    () => ({
-      items: KpiIds.map((id) => {
-        const { denominator, ...kpi } = kpiById(id);
-        return {
-          ...kpi,
-          numerator: [...kpi.numerator],
-          ...(denominator === undefined ? {} : { denominator: [...denominator] }),
-        };
-      }),
-    }),
+    () => ({ items: KpiIds.map(definitionView) }),
   );
 
   app.get(
@@ -191,6 +105,7 @@ export function kpiRoutes(app: HttpApp, deps: KpiRoutesDeps): void {
             Type.String({ maxLength: 2_000, description: 'Comma list of KPI ids; default all.' }),
           ),
           ...DimensionFilters,
+          ...ExportQuery,
         }),
         response: {
           200: Type.Object({
@@ -200,6 +115,9 @@ export function kpiRoutes(app: HttpApp, deps: KpiRoutesDeps): void {
             timeZone: Type.String(),
             groupBy: Type.Array(Type.String()),
             metrics: Type.Array(Type.String()),
+            definitions: Type.Array(KpiDefinitionView, {
+              description: 'The formula, numerator and denominator of every requested metric.',
+            }),
             rows: Type.Array(
               Type.Object({
                 period: Type.String({
@@ -208,6 +126,16 @@ export function kpiRoutes(app: HttpApp, deps: KpiRoutesDeps): void {
                 group: Type.Record(Type.String(), Type.String()),
                 counters: Type.Record(Type.String(), Type.Number()),
                 values: Type.Record(Type.String(), Type.Union([Type.Number(), Type.Null()])),
+                parts: Type.Record(
+                  Type.String(),
+                  Type.Object({
+                    numerator: Type.Number(),
+                    denominator: Type.Union([Type.Number(), Type.Null()]),
+                  }),
+                  {
+                    description: 'Per metric: the numerator and denominator of its value (null for counts).',
+                  },
+                ),
               }),
             ),
           }),
@@ -215,9 +143,8 @@ export function kpiRoutes(app: HttpApp, deps: KpiRoutesDeps): void {
         },
       },
     },
-    async (request) => {
-      const principal = request.principal;
-      if (principal === null) throw new AppError('unauthorized', 'Authentication required.');
+    async (request, reply) => {
+      const principal = principalOf(request);
       const query = request.query;
       const range = rangeOf(query, deps.timeZone, now());
       const groupBy = parseGroupBy(query.groupBy);
@@ -242,12 +169,18 @@ export function kpiRoutes(app: HttpApp, deps: KpiRoutesDeps): void {
           : Promise.resolve(new Map()),
       ]);
       const rows = buildKpiRows({ daily, opening, period: query.period, ...range, ids });
+      if (query.format !== 'json') {
+        const table = kpiTable('kpis', { zh: '指标', en: 'KPIs' }, rows, groupBy, ids);
+        await sendExport(reply, query.format, `kpis-${range.from}-${range.to}`, [table], query.lang);
+        return;
+      }
       return {
         ...range,
         period: query.period,
         timeZone: deps.timeZone,
         groupBy,
         metrics: ids,
+        definitions: ids.map(definitionView),
         rows: rows.map((row) => ({ ...row, group: toRecord(row.group) })),
       };
     },
@@ -281,8 +214,7 @@ export function kpiRoutes(app: HttpApp, deps: KpiRoutesDeps): void {
       },
     },
     async (request) => {
-      const principal = request.principal;
-      if (principal === null) throw new AppError('unauthorized', 'Authentication required.');
+      const principal = principalOf(request);
       const range = rangeOf(request.query, deps.timeZone, now());
       const dimensions = dimensionsFor(principal, request.query);
       const totals = await deps.counters.sumByGroup(

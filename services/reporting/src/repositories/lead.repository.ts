@@ -3,6 +3,8 @@ import { isDuplicateKeyError, NonRetriableError } from '@leadflow/platform/kafka
 import type { TenantFilter } from '@leadflow/platform/mongo';
 import type { Connection, UpdateQuery } from 'mongoose';
 import { latestKeyPath, type SnapshotUpdate } from '../domain/lead-snapshot.js';
+import { NONE } from '../domain/lead-counting.js';
+import type { OwnedLeadCount } from '../domain/reports.js';
 import { createKeyedLock } from './keyed-lock.js';
 import { leadModel, type LeadDoc } from './lead.schema.js';
 
@@ -25,7 +27,23 @@ export interface LeadPage {
   total: number;
 }
 
+/** Which snapshots an owner count reads: the tenant, optionally a dealer, an agent, a receipt range. */
+export interface OwnedLeadFilter {
+  oemId: string;
+  dealerId?: string;
+  agentId?: string;
+  /** Received at or after. */
+  from?: Date;
+  /** Received before. */
+  to?: Date;
+}
+
 export interface LeadRepository {
+  /**
+   * Leads currently owned by a consultant, counted per agent × current grade × status. Read from the
+   * snapshots (a status is a state, not a flow, so counters cannot give it).
+   */
+  countOwned(filter: OwnedLeadFilter): Promise<OwnedLeadCount[]>;
   /** Applies one event's update; returns the snapshot afterwards. */
   apply(update: SnapshotUpdate): Promise<LeadSnapshot>;
   find(oemId: string, leadId: string): Promise<LeadSnapshot | null>;
@@ -91,6 +109,34 @@ export function createLeadRepository(connection: Connection): LeadRepository {
 
     apply(update) {
       return lock.run(update.leadId, () => applyUnlocked(update));
+    },
+
+    async countOwned(filter) {
+      const query: TenantFilter<LeadDoc> = { oemId: filter.oemId, agentId: { $type: 'string' } };
+      if (filter.dealerId !== undefined) query.dealerId = filter.dealerId;
+      if (filter.agentId !== undefined) query.agentId = filter.agentId;
+      if (filter.from !== undefined || filter.to !== undefined) {
+        query['milestones.receivedAt'] = {
+          ...(filter.from === undefined ? {} : { $gte: filter.from }),
+          ...(filter.to === undefined ? {} : { $lt: filter.to }),
+        };
+      }
+      // Folded here, not with `$group` on a compound key, to stay within what FerretDB v1 computes.
+      const counts = new Map<string, OwnedLeadCount>();
+      const cursor = model
+        .find(query, { _id: 0, agentId: 1, grade: 1, status: 1 })
+        .lean<Pick<LeadDoc, 'agentId' | 'grade' | 'status'>>()
+        .cursor();
+      for await (const doc of cursor as AsyncIterable<Pick<LeadDoc, 'agentId' | 'grade' | 'status'>>) {
+        const agentId = doc.agentId ?? NONE;
+        const grade = doc.grade ?? NONE;
+        const status = doc.status ?? NONE;
+        const key = `${agentId}|${grade}|${status}`;
+        const entry = counts.get(key);
+        if (entry === undefined) counts.set(key, { agentId, grade, status, count: 1 });
+        else entry.count += 1;
+      }
+      return [...counts.values()];
     },
 
     async find(oemId, leadId) {
