@@ -3,7 +3,8 @@
  * (infra/up.sh) and each service as its own Node process, the way production runs them. Shared by
  * `./leadflow run`, the benchmark harness and the chaos suite, so all three start the stack one way.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,8 +40,11 @@ export interface LocalInfra {
   env: Record<string, string>;
   /** True when none of the servers was running before, so stopping them is ours to do. */
   startedHere: boolean;
-  /** Stops one server (kill by its pid file) and starts it again on the same data. */
-  restart(server: InfraServer): void;
+  /**
+   * Stops one server (by its pid file) and starts it again on the same data; asynchronous, so a
+   * load generator in the same process keeps running while the server is away.
+   */
+  restart(server: InfraServer): Promise<void>;
   /** Stops the servers this call started (nothing when they predate it). */
   down(): void;
 }
@@ -87,9 +91,10 @@ export function infraUp(profile: InfraProfile): LocalInfra {
     profile,
     env: printed,
     startedHere: !wasRunning,
-    restart(server) {
-      execFileSync('bash', [path.join(REPO_DIR, 'infra/down.sh'), server], { env, stdio: 'inherit' });
-      up();
+    async restart(server) {
+      const run = promisify(execFile);
+      await run('bash', [path.join(REPO_DIR, 'infra/down.sh'), server], { env });
+      await run('bash', [path.join(REPO_DIR, 'infra/up.sh')], { env });
     },
     down() {
       if (!wasRunning) {
