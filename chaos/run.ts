@@ -29,7 +29,6 @@ import {
   startServices,
   type InfraServer,
   type RunningStack,
-  type ServiceName,
 } from '@leadflow/testkit/stack';
 import { DEMO_CITIES, DEMO_OEM } from '../scripts/demo/network.js';
 import { seedDemo } from '../scripts/demo/seed.js';
