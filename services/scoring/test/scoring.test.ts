@@ -138,6 +138,10 @@ describe('scoring service', () => {
       'history',
     ]);
     expect(subaru.data.score).toBeGreaterThan(50);
+    expect(subaru.data.reasons?.[0]).toBe(
+      'Graded with the subaru dictionary v1 (intent brand "subaru") / 按 subaru 级别字典 v1（意向品牌"subaru"）',
+    );
+    expect(subaru.data.reasons?.at(-1)).toMatch(/^First-contact SLA: Web lead/);
     // Personal data stays in cleansing: the scoring event carries no contact.
     expect(JSON.stringify(subaru)).not.toContain('13812345678');
 
@@ -159,6 +163,120 @@ describe('scoring service', () => {
       followUpIntervalDays: 15,
       slaPolicy: { id: 'sla:web:B', firstContactMinutes: 1440 },
     });
+  });
+
+  it('leads from different channels and timeframes get the grade, cadence and SLA of their brand', async () => {
+    const full = { model: 'M1', budget: 200000 };
+    // [lead, brand, channel, timeframe, grade, follow-up days, SLA policy, first-contact minutes]
+    const cases = [
+      [
+        't-sub-walkin',
+        'subaru',
+        { l1: 'dealer', l2: 'walk_in', l3: 'store-1' },
+        '一周内',
+        'H',
+        2,
+        'sla:default:H',
+        1440,
+      ],
+      [
+        't-sub-media',
+        'subaru',
+        { l1: 'oem', l2: 'vertical_media', l3: 'autohome' },
+        '1个月',
+        'B',
+        10,
+        'sla:web:B',
+        2880,
+      ],
+      [
+        't-sub-import',
+        'subaru',
+        { l1: 'oem', l2: 'import', l3: 'expo-list' },
+        '3个月',
+        'C',
+        15,
+        'sla:oem-campaign:C',
+        2880,
+      ],
+      [
+        't-sub-social',
+        'subaru',
+        { l1: 'oem', l2: 'social', l3: 'douyin' },
+        '半年以上',
+        'N',
+        30,
+        'sla:web:N',
+        2880,
+      ],
+      [
+        't-gwm-qr',
+        'gwm',
+        { l1: 'dealer', l2: 'showroom_call', l3: 'store-2-qr' },
+        '半个月',
+        'A',
+        7,
+        'sla:showroom-qr:A',
+        15,
+      ],
+      [
+        't-gwm-event',
+        'gwm',
+        { l1: 'dealer', l2: 'dealer_event', l3: 'spring-fair' },
+        '1个月',
+        'B',
+        10,
+        'sla:default:B',
+        1440,
+      ],
+      ['t-gwm-app', 'gwm', { l1: 'oem', l2: 'app', l3: 'gwm-app' }, '2个月', 'C', 15, 'sla:web:C', 2880],
+      [
+        't-nis-callcentre',
+        'nissan',
+        { l1: 'oem', l2: 'call_centre', l3: 'hq' },
+        '一周内',
+        'H',
+        3,
+        'sla:oem-campaign:H',
+        1440,
+      ],
+      [
+        't-nis-site',
+        'nissan',
+        { l1: 'dealer', l2: 'dealer_site', l3: 'dealer-web' },
+        '1个月',
+        'A',
+        7,
+        'sla:web:A',
+        1440,
+      ],
+      [
+        't-nis-referral',
+        'nissan',
+        { l1: 'dealer', l2: 'aftersales_referral', l3: 'service' },
+        '半年',
+        'B',
+        15,
+        'sla:default:B',
+        1440,
+      ],
+    ] as const;
+    await send(
+      Topics.cleansing,
+      ...cases.map(([leadId, brand, channel, timeframe]) =>
+        cleansedEnvelope(leadId, { channel, intent: { ...full, brand, timeframe } }),
+      ),
+    );
+    for (const [leadId, brand, , , grade, followUp, policy, minutes] of cases) {
+      const event = await scoredFor(leadId);
+      expect(event.data).toMatchObject({
+        leadId,
+        grade,
+        dictionary: { brand, version: 1 },
+        followUpIntervalDays: followUp,
+        slaPolicy: { id: policy, firstContactMinutes: minutes },
+      });
+    }
   });
 
   it('grades a reactivated lead (激) and explains its history', async () => {
@@ -262,6 +380,40 @@ describe('scoring service', () => {
     expect(engagement?.explanation).toContain('visited the store');
   });
 
+  it('regrades on a test drive and gives the order grade on an order (gwm)', async () => {
+    const leadId = 'lead-gwm-drive';
+    await send(
+      Topics.cleansing,
+      cleansedEnvelope(leadId, { intent: { brand: 'gwm', model: 'H6', budget: 150000, timeframe: '1个月' } }),
+    );
+    expect((await scoredFor(leadId)).data).toMatchObject({ grade: 'B', followUpIntervalDays: 10 });
+    await send(
+      Topics.lifecycle,
+      sampleEnvelope('lead.test_driven', {
+        data: { ...sampleEvents['lead.test_driven'], leadId },
+        id: `${leadId}:test_driven:1`,
+      }),
+      sampleEnvelope('lead.ordered', {
+        data: { ...sampleEvents['lead.ordered'], leadId },
+        id: `${leadId}:ordered:1`,
+      }),
+    );
+    const [drive, order] = (await scored.waitFor(
+      (e) => e.id === `${leadId}:regraded:1` || e.id === `${leadId}:regraded:2`,
+      { count: 2 },
+    )) as EnvelopeOf<'lead.regraded'>[];
+    expect(drive?.data).toMatchObject({
+      previousGrade: 'B',
+      grade: 'A',
+      trigger: 'lead.test_driven',
+      followUpIntervalDays: 7,
+    });
+    expect(drive?.data.reasons).toContain(
+      'The customer took a test drive: grade raised 1 step(s) / 客户试驾，级别提升 1 级',
+    );
+    expect(order?.data).toMatchObject({ previousGrade: 'A', grade: 'O', followUpIntervalDays: 10 });
+  });
+
   it('nissan: after three calls in the first week a follow-up no longer changes the grade', async () => {
     const leadId = 'lead-nissan-lock';
     await send(
@@ -350,6 +502,32 @@ describe('scoring service', () => {
 
     const old = await get('/v1/leads/lead-subaru-1/score', oemAdmin);
     expect(old.body.dictionary).toEqual({ brand: 'subaru', version: 1 });
+
+    // The old lead (H since its follow-up) states 10 days: under its own v1 that is A (H ≤ 7 d);
+    // under v2 it would stay H. History is not rewritten by the new version.
+    await send(
+      Topics.lifecycle,
+      sampleEnvelope('lead.followed_up', {
+        data: { ...sampleEvents['lead.followed_up'], leadId: 'lead-subaru-1', intent: { timeframe: 10 } },
+        id: 'lead-subaru-1:followed_up:2',
+      }),
+    );
+    const [again] = (await scored.waitFor(
+      (e) => e.id === 'lead-subaru-1:regraded:2',
+    )) as EnvelopeOf<'lead.regraded'>[];
+    expect(again?.data).toMatchObject({
+      previousGrade: 'H',
+      grade: 'A',
+      dictionary: { brand: 'subaru', version: 1 },
+      followUpIntervalDays: 5,
+    });
+    expect(again?.data.reasons?.[0]).toMatch(/^lead\.followed_up: regraded H → A/);
+    const explained = await get('/v1/leads/lead-subaru-1/score', oemAdmin);
+    expect(
+      (explained.body.history as { grade: string; dictionary: { version: number } }[]).map(
+        (h) => `${h.grade}@v${h.dictionary.version}`,
+      ),
+    ).toEqual(['A@v1', 'H@v1', 'A@v1']);
 
     const history = await get('/v1/grade-dictionaries?brand=subaru&history=true', oemAdmin);
     expect(
