@@ -96,7 +96,60 @@ describe('decideDedup', () => {
     });
   });
 
+  it('treats a sale after a defeat as the end of that history', () => {
+    expect(decideDedup(rule, now, [closed('L0', 'defeated', 20), closed('L1', 'won', 5)])).toEqual({
+      kind: 'cleansed',
+    });
+  });
+
+  it('reactivates a defeat that came after an earlier sale', () => {
+    expect(decideDedup(rule, now, [closed('L0', 'won', 20), closed('L1', 'defeated', 5)])).toMatchObject({
+      kind: 'reactivated',
+      reactivatedFrom: 'L1',
+      previousStatus: 'defeated',
+    });
+  });
+
+  it('ignores a closed candidate whose closure kind is unknown', () => {
+    const c: DedupCandidate = { ...closed('L0', 'defeated', 5) };
+    delete c.closedAs;
+    expect(decideDedup(rule, now, [c])).toEqual({ kind: 'cleansed' });
+  });
+
+  it('reactivates on a closed lead matched by email when the rule enables email', () => {
+    const c = closed('L0', 'invalid', 3, { matchedOn: 'email' });
+    expect(decideDedup(withEmail, now, [c])).toMatchObject({ kind: 'reactivated', matchedOn: 'email' });
+    expect(decideDedup(rule, now, [c])).toEqual({ kind: 'cleansed' });
+  });
+
+  it('prefers the mobile match when two closures tie on time', () => {
+    const at = daysAgo(2);
+    const decision = decideDedup(withEmail, now, [
+      closed('byEmail', 'archived', 2, { matchedOn: 'email', closedAt: at }),
+      closed('byMobile', 'defeated', 2, { matchedOn: 'mobile', closedAt: at }),
+    ]);
+    expect(decision).toMatchObject({ reactivatedFrom: 'byMobile', matchedOn: 'mobile' });
+  });
+
+  it('keeps the customer id of the history it reactivates', () => {
+    expect(decideDedup(rule, now, [closed('L0', 'archived', 1, { customerId: 'cust-x' })])).toMatchObject({
+      customerId: 'cust-x',
+    });
+  });
+
   describe('window edges (30 days, inclusive)', () => {
+    it.each([1, 30, 365, 3650])('a %i-day window includes its last millisecond and not one more', (days) => {
+      const windowed: DedupRule = { ...rule, windowDays: days };
+      const edge = daysAgo(days).getTime();
+      const at = (ms: number) => closed('L0', 'defeated', 0, { closedAt: new Date(ms) });
+      expect(decideDedup(windowed, now, [at(edge)])).toMatchObject({ kind: 'reactivated' });
+      expect(decideDedup(windowed, now, [at(edge - 1)])).toEqual({ kind: 'cleansed' });
+    });
+    it('is a new lead when a sale is inside the window and the defeat outside', () => {
+      expect(decideDedup(rule, now, [closed('L0', 'defeated', 40), closed('L1', 'won', 10)])).toEqual({
+        kind: 'cleansed',
+      });
+    });
     it('reactivates exactly at the window start', () => {
       expect(decideDedup(rule, now, [closed('L0', 'defeated', 30)])).toMatchObject({ kind: 'reactivated' });
     });

@@ -68,6 +68,8 @@ export type DedupDecision =
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const reactivatable = new Set<string>(ClosedLeadStatuses);
+const isReactivatable = (closedAs: ClosedAs): closedAs is (typeof ClosedLeadStatuses)[number] =>
+  reactivatable.has(closedAs);
 
 const keyRank = (rule: DedupRule, key: MatchKey) => {
   const rank = rule.matchKeys.indexOf(key);
@@ -79,10 +81,10 @@ const keyRank = (rule: DedupRule, key: MatchKey) => {
  * - any **open** match → `duplicate`: merged as a touchpoint, owner kept. Open leads match whatever
  *   their age: ownership protection lasts as long as the lead is open, and one customer never has two
  *   open leads.
- * - else the most recently closed defeated / invalid / archived match closed within `windowDays`
- *   (inclusive) → `reactivated` (激), linked to it.
- * - else (no match, only won leads — a repurchase is a new sale — or history older than the window)
- *   → `cleansed`, a new lead.
+ * - else, when the most recently closed match within `windowDays` (inclusive) was defeated, invalid or
+ *   archived → `reactivated` (激), linked to it.
+ * - else (no match, the latest closure was a sale — a repurchase is a new sale — or history older than
+ *   the window) → `cleansed`, a new lead.
  * Matches on keys the rule does not enable are ignored; ties prefer the earlier match key.
  */
 export function decideDedup(
@@ -112,14 +114,14 @@ export function decideDedup(
   const windowStart = receivedAt.getTime() - rule.windowDays * DAY_MS;
   const closed = enabled
     .filter(
-      (c): c is DedupCandidate & { closedAs: (typeof ClosedLeadStatuses)[number] } =>
-        c.status === 'closed' && c.closedAs !== undefined && reactivatable.has(c.closedAs),
+      (c): c is DedupCandidate & { closedAs: ClosedAs } => c.status === 'closed' && c.closedAs !== undefined,
     )
     .map((c) => ({ c, closedAt: (c.closedAt ?? c.receivedAt).getTime() }))
     .filter(({ closedAt }) => closedAt >= windowStart)
     .sort((a, b) => b.closedAt - a.closedAt || keyRank(rule, a.c.matchedOn) - keyRank(rule, b.c.matchedOn));
+  // The customer's latest closure decides: after a sale, an older defeat is history, not a reactivation.
   const latest = closed[0]?.c;
-  if (latest !== undefined) {
+  if (latest !== undefined && isReactivatable(latest.closedAs)) {
     return {
       kind: 'reactivated',
       reactivatedFrom: latest.leadId,

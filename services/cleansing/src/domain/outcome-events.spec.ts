@@ -96,4 +96,57 @@ describe('outcomeEnvelope', () => {
     const text = JSON.stringify(env);
     for (const pii of [samplePii.mobile, samplePii.email, samplePii.name]) expect(text).not.toContain(pii);
   });
+
+  it('carries the catalogue codes recorded with the decision in place of the received text', () => {
+    const base = { customerId: 'cust-1', decidedAt, dedupRuleId: 'r' };
+    const cleansed = outcomeEnvelope(received, lead, {
+      kind: 'cleansed',
+      ...base,
+      vehicle: { series: 'FORESTER', model: 'FORESTER-25I' },
+    });
+    expect(cleansed.data).toMatchObject({
+      intent: { brand: 'subaru', series: 'FORESTER', model: 'FORESTER-25I', testDrive: true },
+    });
+    const duplicated = outcomeEnvelope(received, lead, {
+      kind: 'duplicated',
+      openLeadId: 'lead-0000',
+      customerId: 'cust-1',
+      decidedAt,
+      matchedOn: 'mobile',
+      vehicle: { series: 'FORESTER' },
+    });
+    expect((duplicated.data as { intent?: object }).intent).toMatchObject({ series: 'FORESTER' });
+    expect((duplicated.data as { intent?: object }).intent).not.toHaveProperty('model');
+  });
+
+  it('passes the received intent through when the decision recorded no catalogue match', () => {
+    const env = outcomeEnvelope(received, lead, {
+      kind: 'cleansed',
+      customerId: 'c',
+      decidedAt,
+      dedupRuleId: 'r',
+    });
+    expect(env.data).toMatchObject({ intent: received.data.intent });
+  });
+
+  it('publishes the region without the county name, its adcode being county-precise', () => {
+    const inCounty = normaliseCustomer(
+      { ...received.data.customer, province: '浙江', city: '杭州市西湖区' },
+      SECRET,
+    );
+    expect(inCounty.region).toEqual({
+      province: '浙江省',
+      city: '杭州市',
+      county: '西湖区',
+      adcode: '330106',
+    });
+    const env = outcomeEnvelope(received, inCounty, {
+      kind: 'cleansed',
+      customerId: 'c',
+      decidedAt,
+      dedupRuleId: 'r',
+    });
+    expect(env.data).toMatchObject({ region: { province: '浙江省', city: '杭州市', adcode: '330106' } });
+    expect((env.data as { region: object }).region).not.toHaveProperty('county');
+  });
 });
