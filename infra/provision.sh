@@ -76,6 +76,17 @@ provision_ferretdb() {
   touch "$dir/.done"
 }
 
+# Only for ./leadflow fuzz (not part of "all"): schemathesis in a private virtualenv.
+provision_schemathesis() {
+  local dir="$CACHE/schemathesis-$SCHEMATHESIS_VERSION"
+  [ -f "$dir/.done" ] && return 0
+  log "schemathesis $SCHEMATHESIS_VERSION (PyPI)"
+  rm -rf "$dir"
+  python3 -m venv "$dir" >&2
+  "$dir/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION" >&2
+  touch "$dir/.done"
+}
+
 want=${1:-all}
 case "$want" in
   all)
@@ -88,7 +99,7 @@ case "$want" in
     rc=0; for p in "${pids[@]}"; do wait "$p" || rc=1; done
     [ "$rc" = 0 ] || { log "provisioning failed"; exit 1; }
     ;;
-  pnpm|kafka|temporal|ferretdb) "provision_$want" ;;
-  *) echo "usage: provision.sh [all|pnpm|kafka|temporal|ferretdb]" >&2; exit 2 ;;
+  pnpm|kafka|temporal|ferretdb|schemathesis) "provision_$want" ;;
+  *) echo "usage: provision.sh [all|pnpm|kafka|temporal|ferretdb|schemathesis]" >&2; exit 2 ;;
 esac
 log "ready in $CACHE"
