@@ -4,6 +4,7 @@ import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { PUBLIC_MESSAGE_ID, buildAsyncApi } from './asyncapi.js';
 import { EventNames, Events } from './events.js';
+import { PublicStreamCompatibilityRules } from './public-stream.js';
 import { Topics } from './topics.js';
 
 interface Doc {
@@ -58,6 +59,15 @@ describe('AsyncAPI document', () => {
     expect(channel?.address).toBe(Topics.publicLeadEvents.name);
     expect(Object.keys(channel?.messages ?? {})).toEqual([PUBLIC_MESSAGE_ID]);
     expect(doc.components.messages[PUBLIC_MESSAGE_ID]?.payload.properties.mobileMasked).toBeDefined();
+  });
+
+  it('documents how the public stream is produced and its compatibility rules', () => {
+    const channel = doc.channels.publicLeadEvents as unknown as { description: string };
+    expect(channel.description).toContain('Produced by webhooks');
+    for (const rule of PublicStreamCompatibilityRules) expect(channel.description).toContain(rule);
+    const message = doc.components.messages[PUBLIC_MESSAGE_ID] as unknown as Record<string, unknown>;
+    expect(message['x-compatibility-rules']).toEqual([...PublicStreamCompatibilityRules]);
+    expect(message.headers).toMatchObject({ properties: { 'event-id': { type: 'string' } } });
   });
 
   it('references only things that exist', () => {

@@ -1,7 +1,11 @@
 import { type TSchema } from '@sinclair/typebox';
 import { EnvelopeSchema } from './envelope.js';
 import { EventNames, Events, type EventName } from './events.js';
-import { PUBLIC_STREAM_TOPIC, PublicLeadEventV1Schema } from './public-stream.js';
+import {
+  PUBLIC_STREAM_TOPIC,
+  PublicLeadEventV1Schema,
+  PublicStreamCompatibilityRules,
+} from './public-stream.js';
 import { Topics, type TopicId } from './topics.js';
 
 /** Message id of the public stream's single message in the document. */
@@ -36,6 +40,7 @@ export function buildAsyncApi(): Record<string, unknown> {
       description: [
         topic.description,
         `Produced by ${topic.producer}. Key: ${topic.key} (${topic.keyReason})`,
+        ...(isPublic ? PUBLIC_STREAM_NOTES : []),
         `Unprocessable messages go to \`${topic.dlq}\` with the reason in \`x-dlq-*\` headers.`,
       ].join('\n\n'),
       messages: Object.fromEntries(messageIds.map((id) => [id, { $ref: `#/components/messages/${id}` }])),
@@ -91,9 +96,21 @@ export function buildAsyncApi(): Record<string, unknown> {
       'consumers that do not know them. Deduplicate on `id`; events of one lead arrive in order.',
     contentType: 'application/json',
     payload: publicPayload,
+    headers: {
+      type: 'object',
+      properties: {
+        'event-id': {
+          type: 'string',
+          description: 'The event `id`, for deduplication without parsing the value.',
+        },
+        'event-type': { type: 'string', description: 'The event `type`.' },
+        'content-type': { type: 'string', const: 'application/json' },
+      },
+    },
     bindings: {
       kafka: { key: { type: 'string', description: 'leadId' }, bindingVersion: KAFKA_BINDING_VERSION },
     },
+    'x-compatibility-rules': [...PublicStreamCompatibilityRules],
   };
 
   return {
@@ -119,6 +136,20 @@ export function buildAsyncApi(): Record<string, unknown> {
     components: { messages },
   };
 }
+
+/** How the public stream is made and what readers can rely on (the channel's description). */
+const PUBLIC_STREAM_NOTES = [
+  'How it is made: the webhooks service consumes the internal lead topics (intake, cleansing, scoring, allocation, ' +
+    'lifecycle), maps every public event with `toPublicEvent` (fields picked one by one, the mobile masked, no names, ' +
+    'e-mail addresses, hashes or agent ids), checks it against the strict v1 schema (a violation is dead-lettered, ' +
+    'never published) and publishes it keyed by `leadId`, acknowledged by all in-sync replicas before the internal ' +
+    'offset is committed. Delivery is at least once: a relayed event id is not published again, but a crash between ' +
+    'the publish and that mark republishes the same event with the same `id`.',
+  'Order: within one stage exact; across stages the relay follows the order the stages published in, which is ' +
+    'causal in normal operation; use `occurredAt` where strict cross-stage order matters after an outage.',
+  'Webhooks: the same events, signed and delivered over HTTPS with retries and replay (see the webhooks service).',
+  `Compatibility rules of lead events v1:\n${PublicStreamCompatibilityRules.map((rule) => `- ${rule}`).join('\n')}`,
+];
 
 // The generic envelope says `type: string`; in the document each message pins its own type and version.
 function envelopePayload(name: EventName): Record<string, unknown> {

@@ -40,6 +40,18 @@ import { Topics } from './topics.js';
 /** The topic integrators subscribe to. */
 export const PUBLIC_STREAM_TOPIC = Topics.publicLeadEvents.name;
 
+/**
+ * The compatibility rules of lead events v1, as published in the AsyncAPI document and the webhooks
+ * README (one list, so the documents cannot disagree with each other or with this module's header).
+ */
+export const PublicStreamCompatibilityRules = [
+  'Additive only within v1: an event may gain new optional properties and v1 may gain new `type` values; consumers ignore properties and event types they do not know.',
+  'No property is removed, renamed, retyped or made required, and no status or reason code changes meaning; enumerated lists only grow.',
+  '`id` is stable per event: a re-delivery (Kafka or webhook, live or replay) carries the same id, so consumers deduplicate on it.',
+  'Events of one lead are ordered (the topic is keyed by `leadId`; webhooks deliver a lead’s next event only after the previous one was delivered or given up); across leads there is no order.',
+  'Anything else is a breaking change: it ships as lead events v2 on a new topic, published side by side with v1 until integrators have moved.',
+] as const;
+
 /** Internal events republished on the public stream, under the same names. */
 export const PublicEventTypes = [
   'lead.received',

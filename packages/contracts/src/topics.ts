@@ -94,7 +94,8 @@ export const Topics = {
     keyReason: "Integrators see each lead's events in order.",
     dlq: 'leadflow.public.lead-events.v1.dlq',
     retentionMs: 7 * DAY_MS,
-    producer: 'reporting',
+    // The webhooks service relays the internal lead topics into this one (and delivers it as webhooks).
+    producer: 'webhooks',
     description: 'The public, PII-minimised integrator stream "lead events v1" (documented in AsyncAPI).',
   },
 } as const satisfies Record<string, TopicSpec>;
