@@ -20,6 +20,7 @@ const SERVICES = {
   allocation: 3004,
   nurturing: 3005,
   reporting: 3006,
+  webhooks: 3007,
 } as const;
 type ServiceName = keyof typeof SERVICES;
 const serviceNames = Object.keys(SERVICES) as ServiceName[];
