@@ -22,6 +22,7 @@ import {
   isClosingEvent,
   type ClosingEnvelope,
 } from './consumers/lead-closed.consumer.js';
+import { createLeadOwnerHandler, isOwnerEvent, type OwnerEnvelope } from './consumers/lead-owner.consumer.js';
 import { createLeadReceivedHandler } from './consumers/lead-received.consumer.js';
 import { DEFAULT_VALIDITY_RULES } from './domain/validity.js';
 import { createDedupRuleRepository } from './repositories/dedup-rule.repository.js';
@@ -53,7 +54,7 @@ const parse: EnvelopeParser = (raw) => {
   const minimal = parseEnvelopeMinimal(raw);
   if (!minimal.ok) return minimal;
   const type = minimal.envelope.type;
-  if (type !== 'lead.received' && !isClosingEvent(type)) return minimal;
+  if (type !== 'lead.received' && !isClosingEvent(type) && !isOwnerEvent(type)) return minimal;
   const full = parseEnvelope(raw);
   return full.ok ? { ok: true, envelope: full.envelope } : full;
 };
@@ -77,6 +78,7 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
   const topics = {
     intake: `${prefix}${Topics.intake.name}`,
     lifecycle: `${prefix}${Topics.lifecycle.name}`,
+    allocation: `${prefix}${Topics.allocation.name}`,
     cleansing: `${prefix}${Topics.cleansing.name}`,
   };
 
@@ -107,6 +109,7 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
     await ensureTopics(kafka, [
       topicSpec(prefix, Topics.intake),
       topicSpec(prefix, Topics.lifecycle),
+      topicSpec(prefix, Topics.allocation),
       topicSpec(prefix, Topics.cleansing),
     ]);
 
@@ -135,19 +138,22 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
       outcomes,
     });
     const handleClosed = createLeadClosedHandler({ leads });
+    const handleOwner = createLeadOwnerHandler({ leads });
     const handler: MessageHandler = async (envelope, ctx) => {
       if (!isEventName(envelope.type)) return;
       if (envelope.type === 'lead.received') {
         await handleReceived(envelope as EnvelopeOf<'lead.received'>, ctx);
       } else if (isClosingEvent(envelope.type)) {
         await handleClosed(envelope as ClosingEnvelope, ctx);
+      } else if (isOwnerEvent(envelope.type)) {
+        await handleOwner(envelope as OwnerEnvelope, ctx);
       }
     };
 
     const consumer = createConsumer({
       kafka,
       groupId: `${prefix}leadflow-cleansing`,
-      topics: [topics.intake, topics.lifecycle],
+      topics: [topics.intake, topics.lifecycle, topics.allocation],
       logger,
       registry: metrics.registry,
       parse,

@@ -1,6 +1,6 @@
-import { randomInt, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Envelope } from '@leadflow/contracts/envelope';
-import { makeEnvelope, type EnvelopeOf, type PayloadOf } from '@leadflow/contracts/events';
+import { makeEnvelope } from '@leadflow/contracts/events';
 import { sampleEvents } from '@leadflow/contracts/fixtures';
 import { Topics } from '@leadflow/contracts/topics';
 import { createKafka, createPublisher, type Publisher } from '@leadflow/platform/kafka';
@@ -12,6 +12,7 @@ import { authHeaders } from '@leadflow/testkit/tokens';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readConfig, type Config } from '../src/config.js';
 import { startService, type RunningCleansing } from '../src/service.js';
+import { freshMobile, receivedLead, type ReceivedOverrides } from './fixtures.js';
 
 const OEM = 'oem-it';
 const logger = createLogger({ service: 'cleansing-test', version: '0', level: 'silent' });
@@ -23,37 +24,7 @@ let publisher: Publisher;
 let outcomes: EventCollector;
 let prefix: string;
 
-/** A fresh, valid mainland mobile per customer, so tests never match each other's leads. */
-const freshMobile = () => `139${String(randomInt(10_000_000, 99_999_999))}`;
-
-function received(over: {
-  leadId?: string;
-  customer?: Partial<PayloadOf<'lead.received'>['customer']>;
-  customerKey?: string;
-  envelopeId?: string;
-  receivedAt?: string;
-}): EnvelopeOf<'lead.received'> {
-  const leadId = over.leadId ?? `lead-${randomUUID()}`;
-  const base = sampleEvents['lead.received'];
-  const customer = { ...base.customer, ...over.customer };
-  // Drop keys explicitly set to undefined: the payload schema is strict about shapes, not presence.
-  for (const key of Object.keys(customer) as (keyof typeof customer)[]) {
-    if (customer[key] === undefined) delete customer[key];
-  }
-  return makeEnvelope('lead.received', {
-    id: over.envelopeId ?? `${leadId}:received`,
-    oemId: OEM,
-    correlationId: `corr-${leadId}`,
-    data: {
-      ...base,
-      leadId,
-      externalId: `ext-${leadId}`,
-      receivedAt: over.receivedAt ?? new Date().toISOString(),
-      customer,
-      customerKey: over.customerKey ?? `ck-${(customer.mobile ?? leadId).replace(/\D/g, '') || leadId}`,
-    },
-  });
-}
+const received = (over: ReceivedOverrides = {}) => receivedLead(OEM, over);
 
 async function send(envelopes: Envelope | Envelope[], topic: string = Topics.intake.name) {
   await publisher.publish(`${prefix}${topic}`, envelopes);
@@ -245,6 +216,140 @@ describe('cleansing service', () => {
     });
   });
 
+  it('matches series and model against the OEM catalogue and resolves the county', async () => {
+    const oemId = 'oem-catalogue';
+    const admin = await authHeaders({ roles: ['oem_admin'], oemId });
+    const url = `${first.url}/v1/catalogue`;
+    const put = (body: unknown, headers: Record<string, string> = admin) =>
+      fetch(url, {
+        method: 'PUT',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    expect(await (await fetch(url, { headers: admin })).json()).toEqual({ version: 0, series: [] });
+    const series = [
+      {
+        code: 'FORESTER',
+        name: '森林人',
+        aliases: ['Forester'],
+        models: [{ code: 'FORESTER-25I', name: '森林人 2.5i', aliases: ['Forester 2.5i'] }],
+      },
+    ];
+    const saved = await put({ version: 0, series });
+    expect(saved.status).toBe(200);
+    expect(await saved.json()).toEqual({ version: 1, series });
+    expect((await put({ version: 0, series })).status).toBe(409);
+    const clash = await put({
+      version: 1,
+      series: [...series, { code: 'OTHER', name: '其他', aliases: ['forester'], models: [] }],
+    });
+    expect(clash.status).toBe(400);
+    expect(clash.headers.get('content-type')).toContain('application/problem+json');
+    const operator = await authHeaders({ roles: ['oem_operator'], oemId });
+    expect((await put({ version: 1, series }, operator)).status).toBe(403);
+    expect((await put({ version: 1, series: 'nope' })).status).toBe(400);
+    const elsewhere = await authHeaders({ roles: ['oem_admin'], oemId: 'oem-without-catalogue' });
+    expect(await (await fetch(url, { headers: elsewhere })).json()).toEqual({ version: 0, series: [] });
+
+    const lead = receivedLead(oemId, {
+      customer: { mobile: freshMobile(), province: '浙江', city: '杭州市西湖区' },
+      intent: { series: 'forester', model: ' Forester 2.5i ', testDrive: true },
+    });
+    await send(lead);
+    const cleansed = await outcomeOf(lead.data.leadId);
+    expect(cleansed).toMatchObject({
+      type: 'lead.cleansed',
+      data: {
+        intent: { series: 'FORESTER', model: 'FORESTER-25I', testDrive: true },
+        region: { province: '浙江省', city: '杭州市', adcode: '330106' },
+      },
+    });
+    const detail = await (
+      await fetch(`${first.url}/v1/pool/leads/${lead.data.leadId}`, { headers: operator })
+    ).json();
+    expect(detail).toMatchObject({
+      region: { province: '浙江省', city: '杭州市', county: '西湖区', adcode: '330106' },
+      vehicle: { series: 'FORESTER', model: 'FORESTER-25I', catalogueVersion: 1 },
+    });
+    expect((detail as { rulesFired: { ruleId: string }[] }).rulesFired.map((r) => r.ruleId)).toEqual([
+      'catalogue.series.matched',
+      'catalogue.model.matched',
+      'dedup-default-v1',
+    ]);
+  });
+
+  it('follows allocation ownership: dealer filter, the 抢 marker, and the owner on duplicates', async () => {
+    const mobile = freshMobile();
+    const a = received({ customer: { mobile } });
+    await send(a);
+    await outcomeOf(a.data.leadId);
+    const base = new Date('2026-01-01T08:00:00.000Z').getTime();
+    const at = (minutes: number) => new Date(base + minutes * 60_000).toISOString();
+    const dealer = `dealer-${randomUUID()}`;
+    const grabber = `dealer-${randomUUID()}`;
+    const allocation = (type: 'lead.allocated' | 'lead.grabbed' | 'lead.reassigned', data: object) =>
+      makeEnvelope(type, {
+        id: `${a.data.leadId}:${type}:${randomUUID()}`,
+        oemId: OEM,
+        correlationId: a.correlationId,
+        data: { ...sampleEvents[type], leadId: a.data.leadId, ...data } as never,
+      });
+    await send(
+      allocation('lead.allocated', { dealerId: dealer, agentId: 'agent-1', allocatedAt: at(0) }),
+      Topics.allocation.name,
+    );
+    await waitFor(
+      async () => ((await http(`/v1/pool/leads?dealerId=${dealer}`)).body.total === 1 ? true : undefined),
+      { description: 'the allocated lead to be listed under its dealer' },
+    );
+    await send(
+      [
+        allocation('lead.grabbed', { dealerId: grabber, agentId: 'agent-2', grabbedAt: at(10) }),
+        // Older than the grab: a late or replayed event never takes the lead back.
+        allocation('lead.reassigned', { dealerId: dealer, agentId: 'agent-3', reassignedAt: at(5) }),
+      ],
+      Topics.allocation.name,
+    );
+    await waitFor(
+      async () => ((await http(`/v1/pool/leads?dealerId=${grabber}`)).body.total === 1 ? true : undefined),
+      { description: 'the grab to move the lead' },
+    );
+    const detail = await http(`/v1/pool/leads/${a.data.leadId}`);
+    expect(detail.body).toMatchObject({ dealerId: grabber, agentId: 'agent-2', markers: ['grabbed'] });
+    expect((await http(`/v1/pool/leads?dealerId=${dealer}`)).body).toMatchObject({ total: 0 });
+
+    const b = received({ customer: { mobile } });
+    await send(b);
+    expect(await outcomeOf(b.data.leadId)).toMatchObject({
+      type: 'lead.duplicated',
+      data: { openLeadId: a.data.leadId, dealerId: grabber, agentId: 'agent-2' },
+    });
+    const listed = await http(`/v1/pool/leads?dealerId=${grabber}&status=open&mobile=${mobile}`);
+    expect(listed.body).toMatchObject({
+      total: 1,
+      items: [{ leadId: a.data.leadId, markers: ['grabbed', 'duplicate'], duplicateCount: 1 }],
+    });
+  });
+
+  it('filters the pool by period and channel', async () => {
+    const mobile = freshMobile();
+    const lead = received({ customer: { mobile }, receivedAt: '2025-06-15T10:00:00.000Z' });
+    await send(lead);
+    await outcomeOf(lead.data.leadId);
+    const q = (query: string) => http(`/v1/pool/leads?mobile=${mobile}&${query}`);
+    expect((await q('from=2025-06-15T10:00:00.000Z&to=2025-06-15T10:00:00.001Z')).body).toMatchObject({
+      total: 1,
+    });
+    expect((await q('to=2025-06-15T10:00:00.000Z')).body).toMatchObject({ total: 0 });
+    expect((await q('from=2025-06-15T10:00:00.001Z')).body).toMatchObject({ total: 0 });
+    expect((await q(`channelL2=${lead.data.channel.l2}`)).body).toMatchObject({ total: 1 });
+    const other = lead.data.channel.l2 === 'walk_in' ? 'official_site' : 'walk_in';
+    expect((await q(`channelL2=${other}`)).body).toMatchObject({ total: 0 });
+    expect((await q('from=2025-06-16T00:00:00.000Z&to=2025-06-15T00:00:00.000Z')).status).toBe(400);
+    expect((await q('from=yesterday')).status).toBe(400);
+    expect((await q('channelL2=carrier_pigeon')).status).toBe(400);
+  });
+
   describe('HTTP', () => {
     it('refuses dealer roles and anonymous callers', async () => {
       expect((await http('/v1/pool/leads', ['dealer_manager'], 'dealer-1')).status).toBe(403);
@@ -260,12 +365,16 @@ describe('cleansing service', () => {
       expect((await http('/v1/pool/leads?status=maybe')).status).toBe(400);
     });
 
-    it('hides another OEM’s lead behind 404', async () => {
+    it('hides another OEM’s lead behind 404 and out of its searches', async () => {
       const headers = await authHeaders({ roles: ['oem_admin'], oemId: 'other-oem' });
-      const lead = received({ customer: { mobile: freshMobile() } });
+      const mobile = freshMobile();
+      const lead = received({ customer: { mobile } });
       await send(lead);
       await outcomeOf(lead.data.leadId);
       expect((await fetch(`${first.url}/v1/pool/leads/${lead.data.leadId}`, { headers })).status).toBe(404);
+      const search = await fetch(`${first.url}/v1/pool/leads?mobile=${mobile}`, { headers });
+      expect(await search.json()).toMatchObject({ total: 0, items: [] });
+      expect((await http(`/v1/pool/leads?mobile=${mobile}`)).body).toMatchObject({ total: 1 });
     });
 
     it('lets the OEM admin read and change the dedup rules with optimistic concurrency', async () => {

@@ -44,6 +44,8 @@ function mergedOutcome(touchpoint: TouchpointDoc): Outcome {
     matchedOn: touchpoint.matchedOn,
     dedupRuleId: touchpoint.dedupRuleId,
     ...outcomeVehicle(touchpoint.vehicle),
+    ...(touchpoint.dealerId === undefined ? {} : { dealerId: touchpoint.dealerId }),
+    ...(touchpoint.agentId === undefined ? {} : { agentId: touchpoint.agentId }),
   };
 }
 
@@ -109,6 +111,8 @@ function baseLeadDoc(
     sourceId: data.sourceId,
     receivedAt: new Date(data.receivedAt),
     createdAt: decidedAt,
+    // A walk-in or showroom call stays with the dealer that captured it until allocation says otherwise.
+    ...(data.showroom === undefined ? {} : { dealerId: data.showroom.dealerId }),
   };
   if (contact.mobileHash !== undefined) doc.mobileHash = contact.mobileHash;
   if (contact.emailHash !== undefined) doc.emailHash = contact.emailHash;
@@ -257,6 +261,8 @@ export function createLeadReceivedHandler(deps: LeadReceivedDeps) {
         dedupRuleId: rule.id,
         decidedAt,
         vehicle,
+        ...(openLead.dealerId === undefined ? {} : { dealerId: openLead.dealerId }),
+        ...(openLead.agentId === undefined ? {} : { agentId: openLead.agentId }),
       });
       await publish(envelope, lead, mergedOutcome(touchpoint), ctx);
       return 'done';

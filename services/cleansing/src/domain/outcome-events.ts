@@ -38,6 +38,9 @@ export type Outcome =
       dedupRuleId?: string;
       matchedOn: MatchKey;
       vehicle?: OutcomeVehicle;
+      /** The open lead's owner, who keeps the customer. */
+      dealerId?: string;
+      agentId?: string;
     }
   | {
       kind: 'invalidated';
@@ -128,6 +131,8 @@ export function outcomeEnvelope(
           receivedAt: data.receivedAt,
           matchedOn: outcome.matchedOn,
           ...(outcome.dedupRuleId === undefined ? {} : { dedupRuleId: outcome.dedupRuleId }),
+          ...(outcome.dealerId === undefined ? {} : { dealerId: outcome.dealerId }),
+          ...(outcome.agentId === undefined ? {} : { agentId: outcome.agentId }),
           intent: intentWith(data.intent, outcome.vehicle),
         },
       });

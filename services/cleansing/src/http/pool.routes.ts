@@ -30,6 +30,10 @@ const LeadSummary = Type.Object({
   channel: ChannelRef,
   sourceId: Type.String(),
   receivedAt: Timestamp,
+  dealerId: Type.Optional(
+    Type.String({ description: 'Owning dealer (capturing dealer or last allocation).' }),
+  ),
+  agentId: Type.Optional(Type.String()),
   mobileMasked: Type.Optional(Type.String()),
   emailMasked: Type.Optional(Type.String()),
   phoneMasked: Type.Optional(Type.String()),
@@ -82,6 +86,7 @@ const PoolQuery = Type.Object(
       Type.String({ minLength: 1, maxLength: 32, description: 'Exact mobile, any common notation.' }),
     ),
     status: Type.Optional(literalUnion(['open', 'closed'] as const)),
+    dealerId: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: '^\\S+$' })),
     channelL2: Type.Optional(literalUnion(ChannelL2s)),
     from: Type.Optional(Type.String({ format: 'date-time', description: 'receivedAt >= from' })),
     to: Type.Optional(Type.String({ format: 'date-time', description: 'receivedAt < to' })),
@@ -119,6 +124,8 @@ function summary(doc: LeadDoc, duplicateCount: number): Static<typeof LeadSummar
     duplicateCount,
   };
   if (doc.closedAs !== undefined) out.closedAs = doc.closedAs;
+  if (doc.dealerId !== undefined) out.dealerId = doc.dealerId;
+  if (doc.agentId !== undefined) out.agentId = doc.agentId;
   const closedAt = iso(doc.closedAt);
   if (closedAt !== undefined) out.closedAt = closedAt;
   if (doc.mobileMasked !== undefined) out.mobileMasked = doc.mobileMasked;
@@ -207,6 +214,7 @@ export function poolRoutes(app: HttpApp, deps: PoolRoutesDeps): void {
       const { items, total } = await deps.leads.search(principal.oemId, {
         ...(mobileHash === undefined ? {} : { mobileHash }),
         ...(q.status === undefined ? {} : { status: q.status }),
+        ...(q.dealerId === undefined ? {} : { dealerId: q.dealerId }),
         ...(q.channelL2 === undefined ? {} : { channelL2: q.channelL2 }),
         ...(from === undefined ? {} : { from }),
         ...(to === undefined ? {} : { to }),

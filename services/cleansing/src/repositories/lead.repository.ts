@@ -7,6 +7,7 @@ import { closedKeyOf, leadModel, type LeadDoc } from './lead.schema.js';
 
 export interface PoolQuery {
   mobileHash?: string;
+  dealerId?: string;
   status?: 'open' | 'closed';
   channelL2?: ChannelL2;
   from?: Date;
@@ -20,6 +21,15 @@ const HASH_FIELD: Record<MatchKey, 'mobileHash' | 'emailHash' | 'phoneHash'> = {
   email: 'emailHash',
   phone: 'phoneHash',
 };
+
+/** Who owns a lead after allocation, and since when. */
+export interface LeadOwner {
+  dealerId: string;
+  agentId?: string;
+  at: Date;
+  /** Taken from the public pool (抢). */
+  grabbed: boolean;
+}
 
 export interface LeadRepository {
   get(oemId: string, leadId: string): Promise<LeadDoc | undefined>;
@@ -44,6 +54,8 @@ export interface LeadRepository {
     closedAt: Date,
     eventId: string,
   ): Promise<LeadDoc | undefined>;
+  /** Records the owner unless a newer one is recorded already; false when nothing changed. */
+  setOwner(oemId: string, leadId: string, owner: LeadOwner): Promise<boolean>;
   search(oemId: string, query: PoolQuery): Promise<{ items: LeadDoc[]; total: number }>;
 }
 
@@ -135,9 +147,31 @@ export function createLeadRepository(deps: { connection: Connection }): LeadRepo
       return (await find({ _id: leadId, oemId })) ?? undefined;
     },
 
+    async setOwner(oemId, leadId, owner) {
+      const result = await Lead.updateOne(
+        {
+          _id: leadId,
+          oemId,
+          // Ownership events of one lead arrive in order (keyed by lead); the guard covers replays.
+          $or: [{ ownerSince: { $exists: false } }, { ownerSince: { $lte: owner.at } }],
+        },
+        {
+          $set: {
+            dealerId: owner.dealerId,
+            ownerSince: owner.at,
+            ...(owner.agentId === undefined ? {} : { agentId: owner.agentId }),
+          },
+          ...(owner.agentId === undefined ? { $unset: { agentId: '' } } : {}),
+          ...(owner.grabbed ? { $addToSet: { markers: 'grabbed' } } : {}),
+        },
+      );
+      return result.matchedCount > 0;
+    },
+
     async search(oemId, query) {
       const filter: TenantFilter<LeadDoc> = { oemId };
       if (query.mobileHash !== undefined) filter.mobileHash = query.mobileHash;
+      if (query.dealerId !== undefined) filter.dealerId = query.dealerId;
       if (query.status !== undefined) filter.status = query.status;
       if (query.channelL2 !== undefined) filter['channel.l2'] = query.channelL2;
       if (query.from !== undefined || query.to !== undefined) {

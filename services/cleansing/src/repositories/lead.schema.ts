@@ -50,6 +50,11 @@ export interface LeadDoc {
   region: { province?: string; city?: string; county?: string; adcode?: string };
   channel: { l1: ChannelL1; l2: ChannelL2; l3: string };
   sourceId: string;
+  /** The owning dealer: the capturing dealer for walk-ins, then whoever allocation last assigned. */
+  dealerId?: string;
+  agentId?: string;
+  /** When the recorded owner took the lead (guards against older ownership events). */
+  ownerSince?: Date;
   status: 'open' | 'closed';
   /**
    * The one-open-lead-per-customer key, under a unique index: `open:${oemId}:${identityHash}` while
@@ -98,6 +103,9 @@ const LeadSchema = new Schema<LeadDoc>(
     },
     channel: { type: ChannelSchema, required: true },
     sourceId: { type: String, required: true },
+    dealerId: String,
+    agentId: String,
+    ownerSince: Date,
     status: { type: String, enum: ['open', 'closed'], required: true },
     openKey: { type: String, required: true },
     closedAs: String,
@@ -146,6 +154,8 @@ LeadSchema.index({ oemId: 1, phoneHash: 1 });
 LeadSchema.index({ oemId: 1, status: 1, receivedAt: -1 });
 // Pool listing filtered by L2 channel, newest first.
 LeadSchema.index({ oemId: 1, 'channel.l2': 1, receivedAt: -1 });
+// Pool listing filtered by owning dealer, newest first.
+LeadSchema.index({ oemId: 1, dealerId: 1, receivedAt: -1 });
 // Pool listing without filters, newest first.
 LeadSchema.index({ oemId: 1, receivedAt: -1 });
 

@@ -23,6 +23,9 @@ export interface TouchpointDoc {
   decidedAt: Date;
   /** What the merged lead asked for, after the catalogue: the open lead's interest may have moved. */
   vehicle?: VehicleDoc;
+  /** The open lead's owner when the touchpoint was merged: it keeps the customer (ownership protection). */
+  dealerId?: string;
+  agentId?: string;
 }
 
 const TouchpointSchema = new Schema<TouchpointDoc>(
@@ -38,6 +41,8 @@ const TouchpointSchema = new Schema<TouchpointDoc>(
     dedupRuleId: { type: String, required: true },
     decidedAt: { type: Date, required: true },
     vehicle: { type: VehicleSchema, required: false },
+    dealerId: String,
+    agentId: String,
   },
   { collection: 'touchpoints', versionKey: false, strict: 'throw' },
 );
