@@ -111,8 +111,23 @@ describe('columns', () => {
     const layout = layoutOf(['Mobile', 'Customer name']);
     expect(columnOfPath('/customer/mobile', layout, 'en')).toBe('Mobile');
     expect(columnOfPath('/customer/name', layout, 'zh')).toBe('客户姓名');
-    expect(columnOfPath('/customer', layout, 'en')).toBe('');
+    expect(columnOfPath('/customer', layout, 'en')).toBe('Mobile');
+    expect(columnOfPath('/intent/model', layout, 'en')).toBe('');
     expect(headerLanguage(['Mobile', '客户姓名'])).toBe('zh');
     expect(headerLanguage(['Mobile'])).toBe('en');
+  });
+});
+
+describe('sparse rows', () => {
+  it('reads holes (blank cells of a workbook row) as empty cells', () => {
+    // eslint-disable-next-line no-sparse-arrays
+    const cells = ['客户姓名', , '手机号码'];
+    const header = readHeader(cells);
+    expect(header.ok).toBe(true);
+    if (!header.ok) return;
+    // eslint-disable-next-line no-sparse-arrays
+    expect(mapRow(['张三', , '13812345678'], header.layout, 'zh').submission).toEqual({
+      customer: { name: '张三', mobile: '13812345678' },
+    });
   });
 });

@@ -78,26 +78,26 @@ export type HeaderResult = { ok: true; layout: SheetLayout } | { ok: false; prob
  * Checks the header row against the template. Unknown, repeated or missing required headers are all
  * reported at once, naming the column letter, so the user fixes the file in one go.
  */
-export function readHeader(cells: readonly string[]): HeaderResult {
+export function readHeader(cells: readonly (string | undefined)[]): HeaderResult {
   const problems: HeaderProblem[] = [];
   const layout: SheetLayout = [];
   const seen = new Map<string, string>();
   for (const [index, cell] of cells.entries()) {
     const letter = columnLetter(index);
-    const text = normaliseHeader(cell);
+    const text = normaliseHeader(cell ?? '');
     if (text === '') {
       layout.push(undefined);
       continue;
     }
     const column = byHeader.get(text);
     if (column === undefined) {
-      problems.push({ column: letter, reason: `unknown header "${cell.trim()}"` });
+      problems.push({ column: letter, reason: `unknown header "${(cell ?? '').trim()}"` });
       layout.push(undefined);
       continue;
     }
     const earlier = seen.get(column.target);
     if (earlier !== undefined) {
-      problems.push({ column: letter, reason: `"${cell.trim()}" repeats column ${earlier}` });
+      problems.push({ column: letter, reason: `"${(cell ?? '').trim()}" repeats column ${earlier}` });
     }
     seen.set(column.target, letter);
     layout.push(column);
@@ -141,13 +141,17 @@ export interface MappedRow {
 }
 
 /** Reads one data row with the layout of the header. Blank rows are skipped. */
-export function mapRow(cells: readonly string[], layout: SheetLayout, language: TemplateLanguage): MappedRow {
+export function mapRow(
+  cells: readonly (string | undefined)[],
+  layout: SheetLayout,
+  language: TemplateLanguage,
+): MappedRow {
   const submission: Record<string, unknown> = {};
   const warnings: RowNote[] = [];
   let any = false;
   for (const [index, cell] of cells.entries()) {
     const column = layout[index];
-    const text = cell.trim();
+    const text = (cell ?? '').trim();
     if (text === '') continue;
     any = true;
     const header = column === undefined ? columnLetter(index) : column[language];
@@ -169,10 +173,12 @@ export function mapRow(cells: readonly string[], layout: SheetLayout, language: 
 
 /** The header (as it appears in the file) of the column an intake error path points into. */
 export function columnOfPath(innerPath: string, layout: SheetLayout, language: TemplateLanguage): string {
+  // "Needs a mobile, email or phone" is about the contact as a whole: the Mobile column is where to fix it.
+  const path = innerPath === '/customer' ? '/customer/mobile' : innerPath;
   for (const column of layout) {
     if (column === undefined) continue;
     const pointer = `/${column.target.replace('.', '/')}`;
-    if (innerPath === pointer || innerPath.startsWith(`${pointer}/`)) return column[language];
+    if (path === pointer || path.startsWith(`${pointer}/`)) return column[language];
   }
   return '';
 }

@@ -62,8 +62,8 @@ async function* xlsxRows(input: Readable): AsyncGenerator<SheetRow> {
   for await (const worksheet of workbook) {
     for await (const row of worksheet) {
       const values = Array.isArray(row.values) ? (row.values as unknown[]) : [];
-      // exceljs rows are 1-based: index 0 is always empty.
-      yield { row: row.number, cells: values.slice(1).map(cellText) };
+      // exceljs rows are 1-based and sparse (index 0 and blank cells are holes, which .map would keep).
+      yield { row: row.number, cells: Array.from(values.slice(1), cellText) };
     }
     return; // the first sheet only: the template's instructions live on the second.
   }
