@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { registerAssignmentRoutes } from './http/assignments.routes.js';
 import { registerNetworkRoutes } from './http/network.routes.js';
+import { registerPoolRoutes } from './http/pool.routes.js';
 import { registerWorklistRoutes } from './http/worklist.routes.js';
 import type { AllocationDeps } from './use-cases/deps.js';
 import { SERVICE_NAME, SERVICE_VERSION } from './version.js';
@@ -24,7 +25,7 @@ export async function buildApp(deps: AppDeps): Promise<HttpApp> {
     service: SERVICE_NAME,
     version: SERVICE_VERSION,
     description:
-      'Dealer network, OEM → dealer and in-dealer routing, dealer work lists, accept / decline / transfer.',
+      'Dealer network, OEM → dealer and in-dealer routing, dealer work lists and exports, accept / decline / transfer, public pool and collisions.',
     logger: deps.logger,
     metrics: deps.metrics,
     auth: {
@@ -40,5 +41,6 @@ export async function buildApp(deps: AppDeps): Promise<HttpApp> {
   registerNetworkRoutes(app, deps.allocation);
   registerWorklistRoutes(app, deps.allocation);
   registerAssignmentRoutes(app, deps.allocation);
+  registerPoolRoutes(app, deps.allocation);
   return app;
 }

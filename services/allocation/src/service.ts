@@ -19,6 +19,7 @@ import { createLoadRepository } from './repositories/load.repository.js';
 import { createNetworkRepository } from './repositories/network.repository.js';
 import { createRoutingPolicyRepository } from './repositories/routing-policy.repository.js';
 import type { AllocationDeps } from './use-cases/deps.js';
+import { returnOverdueToPool } from './use-cases/pool.js';
 import { expireOverdueOffers, relayOutboxes } from './use-cases/sweep.js';
 import { SERVICE_NAME, SERVICE_VERSION } from './version.js';
 
@@ -67,7 +68,7 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
     const name = (topic: { name: string }) => `${config.KAFKA_TOPIC_PREFIX}${topic.name}`;
     await ensureTopics(
       kafka,
-      [Topics.scoring, Topics.commands, Topics.allocation].map((t) => ({
+      [Topics.scoring, Topics.commands, Topics.lifecycle, Topics.allocation].map((t) => ({
         topic: name(t),
         numPartitions: t.partitions,
       })),
@@ -113,7 +114,7 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
     const consumer = createConsumer({
       kafka,
       groupId: `${config.KAFKA_TOPIC_PREFIX}leadflow-${SERVICE_NAME}`,
-      topics: [name(Topics.scoring), name(Topics.commands)],
+      topics: [name(Topics.scoring), name(Topics.commands), name(Topics.lifecycle)],
       logger,
       registry: metrics.registry,
       parse: parseEnvelope,
@@ -129,6 +130,7 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
       sweeping ??= (async () => {
         try {
           await expireOverdueOffers(deps);
+          await returnOverdueToPool(deps);
           await relayOutboxes(deps, config.OUTBOX_RELAY_AFTER_MS);
         } catch (error) {
           logger.error({ err: error }, 'sweep failed');

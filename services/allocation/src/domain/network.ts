@@ -44,6 +44,8 @@ export const DealerSchema = Type.Object(
     /** 0–1 conversion-based score used by performance weighting; unset until measured. */
     performance: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
     calendar: Type.Optional(DealerCalendarSchema),
+    /** This dealer's accept deadline, overriding the OEM policy's `acceptWithinMinutes`. */
+    acceptWithinMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 7 * 24 * 60 })),
     active: Type.Boolean({ default: true }),
   },
   { additionalProperties: false },

@@ -39,6 +39,26 @@ const ChannelMatch = Type.Object(
 export type ChannelMatch = Static<typeof ChannelMatch>;
 
 /**
+ * The seeds name the pool and the 抢 marker but give no rules [GAP]; these are the decisions, as data.
+ */
+export const PoolRulesSchema = Type.Object(
+  {
+    /** Leads one agent may grab per local day of the dealer. */
+    grabCapPerDay: Type.Integer({ minimum: 0, maximum: 1000 }),
+    /**
+     * Return-to-pool: an agent who has not made the first follow-up this many hours after getting the
+     * lead loses it to the pool (0 = never). Longer than the first-contact SLA plus its grace, so
+     * nurturing's SLA reassignment acts first.
+     */
+    returnAfterHours: Type.Number({ minimum: 0, maximum: 24 * 90 }),
+  },
+  { additionalProperties: false },
+);
+export type PoolRules = Static<typeof PoolRulesSchema>;
+
+export const DEFAULT_POOL_RULES: PoolRules = { grabCapPerDay: 5, returnAfterHours: 72 };
+
+/**
  * One OEM's routing rules as data, validated by this schema when an OEM admin stores them. The same
  * document drives both levels: OEM → dealer and inside the dealer.
  */
@@ -60,12 +80,22 @@ export const RoutingPolicySchema = Type.Object(
     dccChannels: Type.Array(ChannelMatch, { maxItems: 50 }),
     /** When the preferred queue has nobody, use the other queue rather than leave the lead to the manager. */
     fallbackToOtherQueue: Type.Boolean(),
-    /** How long a dealer has to accept an offer before it passes to the next dealer. */
+    /** How long a dealer has to accept an offer before it passes to the next dealer (a dealer may override). */
     acceptWithinMinutes: Type.Integer({ minimum: 1, maximum: 7 * 24 * 60 }),
+    /**
+     * The dealer's public pool (线索池, 抢). Optional so policies stored before it existed stay valid;
+     * `poolRules(policy)` fills the defaults.
+     */
+    pool: Type.Optional(PoolRulesSchema),
   },
   { additionalProperties: false },
 );
 export type RoutingPolicy = Static<typeof RoutingPolicySchema>;
+
+/** The pool rules of a policy, defaults filled in. */
+export function poolRules(policy: Pick<RoutingPolicy, 'pool'>): PoolRules {
+  return { ...DEFAULT_POOL_RULES, ...policy.pool };
+}
 
 /**
  * The default when an OEM stored none: the order of the architecture's routing decision, with the

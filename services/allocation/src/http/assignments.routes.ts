@@ -1,10 +1,11 @@
-import { AgentId, LeadId, literalUnion } from '@leadflow/contracts/common';
-import { requirePrincipal, requireRoles, scopeOf } from '@leadflow/platform/auth';
+import { AgentId, CustomerId, LeadId, literalUnion } from '@leadflow/contracts/common';
+import { requirePrincipal, requireRoles } from '@leadflow/platform/auth';
 import { AppError, ProblemSchema, type HttpApp } from '@leadflow/platform/http';
 import { Type } from '@sinclair/typebox';
 import type { AllocationDeps } from '../use-cases/deps.js';
 import { acceptOffer, declineOffer } from '../use-cases/respond-to-offer.js';
-import { transferLeads } from '../use-cases/transfer-leads.js';
+import { MAX_TRANSFER, transferLeads } from '../use-cases/transfer-leads.js';
+import { managerScopeOf } from './scope.js';
 import { actorOf, AssignmentView, ManagerRoles, toAssignmentView } from './views.js';
 
 const tags = ['assignments'];
@@ -21,9 +22,7 @@ const DeclineReasons = ['capacity', 'out_of_area', 'duplicate', 'other'] as cons
 
 function dealerScope(request: Parameters<typeof requirePrincipal>[0]) {
   const principal = requirePrincipal(request);
-  const scope = scopeOf(principal);
-  if (scope.dealerId === undefined) throw new AppError('forbidden', 'Only a dealer’s manager can do this.');
-  return { principal, oemId: scope.oemId, dealerId: scope.dealerId };
+  return { principal, ...managerScopeOf(principal) };
 }
 
 /** A dealer manager's answers to offers, and moves inside the dealer. */
@@ -86,11 +85,20 @@ export function registerAssignmentRoutes(app: HttpApp, deps: AllocationDeps): vo
       preHandler: requireRoles(...ManagerRoles),
       schema: {
         tags,
-        summary: 'Move one or many of the dealer’s leads to another agent of the dealer',
-        description: 'All leads are checked first; one unknown lead fails the request and nothing moves.',
+        summary: 'Move one or many of the dealer’s leads or customers to another agent of the dealer',
+        description:
+          'Select by `leadIds`, by `customerIds` (each customer with every current lead at the dealer: 移交客户) ' +
+          'and/or `fromAgentId` (everything that agent holds: 全部指派); at least one. All leads are checked ' +
+          'first; one unknown lead or customer fails the request and nothing moves. Each move publishes ' +
+          '`lead.transferred`, from which nurturing moves the pending tasks, appointments, intentions and ' +
+          `orders of the lead. At most ${MAX_TRANSFER} leads per request. Managers only.`,
         body: Type.Object(
           {
-            leadIds: Type.Array(LeadId, { minItems: 1, maxItems: 200, uniqueItems: true }),
+            leadIds: Type.Optional(Type.Array(LeadId, { minItems: 1, maxItems: 200, uniqueItems: true })),
+            customerIds: Type.Optional(
+              Type.Array(CustomerId, { minItems: 1, maxItems: 200, uniqueItems: true }),
+            ),
+            fromAgentId: Type.Optional(AgentId),
             toAgentId: AgentId,
             reason: literalUnion(
               ['manual', 'daily_low_grade', 'no_deal_timeout', 'month_end', 'follow_up_overdue'] as const,
@@ -118,10 +126,18 @@ export function registerAssignmentRoutes(app: HttpApp, deps: AllocationDeps): vo
     },
     async (request) => {
       const { principal, oemId, dealerId } = dealerScope(request);
+      const { leadIds, customerIds, fromAgentId } = request.body;
+      if (leadIds === undefined && customerIds === undefined && fromAgentId === undefined) {
+        throw new AppError('validation', 'Give leadIds, customerIds or fromAgentId.', {
+          errors: [{ path: '/body', message: 'one of leadIds, customerIds, fromAgentId is required' }],
+        });
+      }
       const transferred = await transferLeads(deps, {
         oemId,
         dealerId,
-        leadIds: request.body.leadIds,
+        ...(leadIds === undefined ? {} : { leadIds }),
+        ...(customerIds === undefined ? {} : { customerIds }),
+        ...(fromAgentId === undefined ? {} : { fromAgentId }),
         toAgentId: request.body.toAgentId,
         reason: request.body.reason,
         actor: actorOf(principal, ManagerRoles),

@@ -1,4 +1,5 @@
-import { DealerId } from '@leadflow/contracts/common';
+import { DealerId, literalUnion } from '@leadflow/contracts/common';
+import ExcelJS from 'exceljs';
 import { requirePrincipal, requireRoles, scopeOf } from '@leadflow/platform/auth';
 import { AppError, ProblemSchema, type HttpApp } from '@leadflow/platform/http';
 import { Type } from '@sinclair/typebox';
@@ -10,11 +11,38 @@ import {
   StaffSchema,
   TeamSchema,
 } from '../domain/network.js';
+import { parseCsv, rowsToNetwork, tableRows, type SheetRow } from '../domain/network-import.js';
 import { RoutingPolicySchema } from '../domain/routing-policy.js';
 import type { AllocationDeps } from '../use-cases/deps.js';
 import { DealerViewerRoles, OemRoles } from './views.js';
 
 const tags = ['network'];
+/** Spreadsheets of a 500-dealer, 10,000-staff network stay well under this. */
+const IMPORT_LIMIT = 20 * 1024 * 1024;
+
+/** The file's rows: every sheet of a workbook, or the CSV as one sheet named `csv`. */
+async function readSheetRows(format: 'csv' | 'xlsx', body: Buffer): Promise<SheetRow[]> {
+  if (format === 'csv') return tableRows('csv', parseCsv(body.toString('utf8')));
+  const workbook = new ExcelJS.Workbook();
+  try {
+    await workbook.xlsx.load(body as unknown as ArrayBuffer);
+  } catch {
+    throw new AppError('unprocessable', 'The file is not a readable xlsx workbook.');
+  }
+  const rows: SheetRow[] = [];
+  workbook.eachSheet((sheet) => {
+    const table: string[][] = [];
+    sheet.eachRow({ includeEmpty: false }, (row) => {
+      const cells: string[] = [];
+      row.eachCell({ includeEmpty: true }, (cell, column) => {
+        cells[column - 1] = cell.text;
+      });
+      table.push(Array.from(cells, (c) => c ?? ''));
+    });
+    rows.push(...tableRows(sheet.name, table));
+  });
+  return rows;
+}
 const errors = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema };
 
 const DealerView = Type.Composite(
@@ -60,6 +88,79 @@ export function registerNetworkRoutes(app: HttpApp, deps: AllocationDeps): void 
         dealers: request.body.dealers.length,
         teams: request.body.teams.length,
         staff: request.body.staff.length,
+      };
+    },
+  );
+
+  const spreadsheet = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+  // Files arrive as the raw body; parsing them is the route's job (and its 422s).
+  app.addContentTypeParser(
+    ['text/csv', spreadsheet, 'application/octet-stream'],
+    { parseAs: 'buffer', bodyLimit: IMPORT_LIMIT },
+    (_req, body, done) => {
+      done(null, body);
+    },
+  );
+
+  app.post(
+    '/v1/network/import',
+    {
+      preHandler: requireRoles('oem_admin'),
+      bodyLimit: IMPORT_LIMIT,
+      schema: {
+        tags,
+        summary: 'Import dealers, teams and staff from a spreadsheet (xlsx or CSV)',
+        description:
+          'The body is the file (`Content-Type: text/csv` or the xlsx type). xlsx: sheets `dealers`, `teams`, ' +
+          '`staff`; CSV (or a single sheet): a `record` column saying dealer, team or staff. Columns are the ' +
+          'fields of `PUT /v1/network` (lists separated by `|`, windows like `1-5 09:00-18:00; 6 10:00-16:00`, ' +
+          'booleans true/false, 1/0, 是/否; plus `lat`, `lng`, `timeZone`, `workingHours`, `holidays`). Every ' +
+          'problem is listed with its sheet, line and column (422) and nothing is stored; `dryRun=true` ' +
+          'validates only. Then the same upsert as `PUT /v1/network`.',
+        querystring: Type.Object({
+          format: Type.Optional(
+            literalUnion(['csv', 'xlsx'] as const, { description: 'Default: from Content-Type.' }),
+          ),
+          dryRun: Type.Boolean({ default: false }),
+        }),
+        response: {
+          200: Type.Object({
+            dealers: Type.Integer(),
+            teams: Type.Integer(),
+            staff: Type.Integer(),
+            dryRun: Type.Boolean(),
+          }),
+          413: ProblemSchema,
+          415: ProblemSchema,
+          422: ProblemSchema,
+          ...errors,
+        },
+      },
+    },
+    async (request) => {
+      const { oemId } = requirePrincipal(request);
+      const body = request.body;
+      if (!Buffer.isBuffer(body) || body.length === 0) {
+        throw new AppError('validation', 'Send the file as the body (text/csv or xlsx).');
+      }
+      const format =
+        request.query.format ??
+        (request.headers['content-type']?.startsWith('text/csv') === true ? 'csv' : 'xlsx');
+      const rows = await readSheetRows(format, body);
+      const { network, problems } = rowsToNetwork(rows);
+      const all =
+        problems.length > 0 ? problems : networkProblems(network, await deps.network.existing(oemId));
+      if (all.length > 0) {
+        throw new AppError('unprocessable', `${all.length} problem(s) in the file.`, {
+          errors: all.slice(0, 200),
+        });
+      }
+      if (!request.query.dryRun) await deps.network.upsert(oemId, network, deps.clock());
+      return {
+        dealers: network.dealers.length,
+        teams: network.teams.length,
+        staff: network.staff.length,
+        dryRun: request.query.dryRun,
       };
     },
   );

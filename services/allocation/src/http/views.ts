@@ -8,6 +8,8 @@ import { AssignmentStatuses, WorkStatuses, type AssignmentDoc } from '../reposit
 export const AssignmentView = Type.Object(
   {
     leadId: Type.String(),
+    /** Cleansing's opaque customer id (no contact data): transfers and collisions are by customer. */
+    customerId: Type.String(),
     attempt: Type.Integer(),
     dealerId: Type.Optional(Type.String()),
     teamId: Type.Optional(Type.String()),
@@ -21,6 +23,13 @@ export const AssignmentView = Type.Object(
     channel: ChannelRef,
     series: Type.Optional(Type.String()),
     model: Type.Optional(Type.String()),
+    /** Lead background markers (重, 激, 抢 ...). */
+    markers: Type.Array(Type.String()),
+    /** The lead file's creation time (建档时间). */
+    createdAt: Type.String(),
+    grabbedAt: Type.Optional(Type.String({ format: 'date-time' })),
+    pooledAt: Type.Optional(Type.String({ format: 'date-time' })),
+    returnToPoolAt: Type.Optional(Type.String({ format: 'date-time' })),
     allocatedAt: Type.String({ format: 'date-time' }),
     assignedAt: Type.String({ format: 'date-time' }),
     acceptBy: Type.Optional(Type.String({ format: 'date-time' })),
@@ -38,6 +47,7 @@ export function toAssignmentView(doc: AssignmentDoc): AssignmentView {
     value === undefined || value === null ? {} : { [key]: value };
   return {
     leadId: doc.leadId,
+    customerId: doc.lead.customerId,
     attempt: doc.attempt,
     ...optional('dealerId', doc.dealerId),
     ...optional('teamId', doc.teamId),
@@ -51,6 +61,11 @@ export function toAssignmentView(doc: AssignmentDoc): AssignmentView {
     channel: { l1: doc.lead.channel.l1, l2: doc.lead.channel.l2, l3: doc.lead.channel.l3 },
     ...optional('series', doc.lead.series),
     ...optional('model', doc.lead.model),
+    markers: doc.lead.markers,
+    createdAt: doc.lead.receivedAt,
+    ...optional('grabbedAt', iso(doc.grabbedAt)),
+    ...optional('pooledAt', iso(doc.pooledAt)),
+    ...optional('returnToPoolAt', iso(doc.returnToPoolAt)),
     allocatedAt: new Date(doc.allocatedAt).toISOString(),
     assignedAt: new Date(doc.assignedAt).toISOString(),
     ...optional('acceptBy', iso(doc.acceptBy)),

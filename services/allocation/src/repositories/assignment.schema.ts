@@ -3,8 +3,9 @@ import { Schema } from 'mongoose';
 
 /**
  * offered → accepted (dealer manager) | declined (manager, or `expired` when the accept deadline
- * passed) | reassigned (moved to another dealer by a command). `unrouted`: no eligible dealer; no
- * event was published and the lead waits for an OEM operator.
+ * passed) | reassigned (moved to another dealer by a command) | closed (won, defeated or archived by
+ * the lifecycle). `unrouted`: no eligible dealer; no event was published and the lead waits for an OEM
+ * operator.
  */
 export const AssignmentStatuses = [
   'offered',
@@ -13,6 +14,7 @@ export const AssignmentStatuses = [
   'expired',
   'reassigned',
   'unrouted',
+  'closed',
 ] as const;
 export type AssignmentStatus = (typeof AssignmentStatuses)[number];
 
@@ -91,8 +93,29 @@ export interface AssignmentDoc {
   declineReason?: string;
   declineNote?: string;
   lastActor?: Actor;
+  /** Set while the lead sits in the dealer's public pool (no agent): since when. */
+  pooledAt?: Date;
+  /**
+   * The return-to-pool rule: with no first follow-up by then the agent loses the lead to the pool.
+   * Unset once followed up, and for leads in the pool.
+   */
+  returnToPoolAt?: Date;
+  /** Agents who lost this lead to the pool: they may not grab it back (otherwise the rule is moot). */
+  poolExcludedAgentIds: string[];
+  /** When an agent took it from the pool (抢). */
+  grabbedAt?: Date;
+  grabbedBy?: string;
+  firstFollowedUpAt?: Date;
+  closedAt?: Date;
+  closedReason?: string;
   /** Bumped by every ownership change inside the attempt; part of the ids of the events it causes. */
   revision: number;
+  /**
+   * Bumped by every write of the document: the key of the write claims that serialise writers
+   * (`${_id}#${seq}`), because FerretDB applies a conditional update as read-modify-write and two
+   * writers guarded on the same state can both win. Not part of any event id.
+   */
+  seq?: number;
   correlationId: string;
   /** Ids of commands and regrades already applied: the state guard for redeliveries. */
   appliedEventIds: string[];
@@ -171,7 +194,16 @@ export const AssignmentMongoSchema = new Schema<AssignmentDoc>(
     declineReason: String,
     declineNote: String,
     lastActor: { type: new Schema({ id: String, role: String }, { _id: false }), required: false },
+    pooledAt: Date,
+    returnToPoolAt: Date,
+    poolExcludedAgentIds: { type: [String], default: [] },
+    grabbedAt: Date,
+    grabbedBy: String,
+    firstFollowedUpAt: Date,
+    closedAt: Date,
+    closedReason: String,
     revision: { type: Number, required: true },
+    seq: Number,
     correlationId: { type: String, required: true },
     appliedEventIds: { type: [String], default: [] },
     outbox: { type: [String], default: [] },
@@ -190,7 +222,34 @@ AssignmentMongoSchema.index({ oemId: 1, dealerId: 1, status: 1, assignedAt: -1 }
 AssignmentMongoSchema.index({ oemId: 1, dealerId: 1, agentId: 1, status: 1, assignedAt: -1 });
 // Continuity: the last assignment of a returning customer.
 AssignmentMongoSchema.index({ oemId: 1, 'lead.customerId': 1, allocatedAt: -1 });
+// Work lists sorted by the lead's creation time (建档时间).
+AssignmentMongoSchema.index({ oemId: 1, dealerId: 1, status: 1, 'lead.receivedAt': -1 });
+// Collisions (撞单): a customer's current leads inside one dealer.
+AssignmentMongoSchema.index({ oemId: 1, dealerId: 1, 'lead.customerId': 1, status: 1 });
+// The pool sweep: leads whose agent did not follow up in time.
+AssignmentMongoSchema.index({ returnToPoolAt: 1 });
 // The sweep: offers whose accept deadline passed.
 AssignmentMongoSchema.index({ status: 1, acceptBy: 1 });
 // The relay: documents holding unpublished events.
 AssignmentMongoSchema.index({ outboxSince: 1 });
+
+/**
+ * One claim per write of an assignment (`${assignmentId}#${seq}`): inserting it is the atomic step
+ * (a unique `_id`), so of two writers that read the same state only one proceeds. `op` names the
+ * writer's intent, so the same operation retried after a crash may use its own claim again.
+ */
+export interface WriteClaimDoc {
+  _id: string;
+  op: string;
+  at: Date;
+}
+
+export const WriteClaimMongoSchema = new Schema<WriteClaimDoc>(
+  {
+    _id: { type: String, required: true },
+    op: { type: String, required: true },
+    at: { type: Date, required: true },
+  },
+  { collection: 'assignment_write_claims', versionKey: false },
+);
+// Read only by _id.

@@ -3,9 +3,19 @@ import type { Connection } from 'mongoose';
 import {
   AgentLoadMongoSchema,
   DealerDayMongoSchema,
+  GrabSlotMongoSchema,
   type AgentLoadDoc,
   type DealerDayDoc,
+  type GrabSlotDoc,
 } from './load.schema.js';
+
+/** The agent-day a grab is counted on. */
+export interface GrabDay {
+  oemId: string;
+  dealerId: string;
+  agentId: string;
+  day: string;
+}
 
 export interface AgentLoad {
   open: number;
@@ -22,11 +32,20 @@ export interface LoadRepository {
   agentLoads(oemId: string, agentIds: readonly string[]): Promise<Map<string, AgentLoad>>;
   /** Today's offers per dealer; `days` maps dealer id → its local day. */
   dealerDayCounts(oemId: string, days: ReadonlyMap<string, string>): Promise<Map<string, number>>;
+  /**
+   * Takes one of the agent's `cap` grab slots of the day for `opId`: `reserved` (now or by an earlier
+   * try of the same op) or `cap_reached`. A slot is a unique insert, so racing grabs cannot exceed it.
+   */
+  reserveGrab(day: GrabDay, opId: string, cap: number): Promise<'reserved' | 'cap_reached'>;
+  /** Gives a reserved grab back (the lead was taken by someone else meanwhile), once per `opId`. */
+  releaseGrab(day: GrabDay, opId: string): Promise<void>;
+  grabCounts(oemId: string, agentIds: readonly string[], day: string): Promise<Map<string, number>>;
 }
 
 export function createLoadRepository(connection: Connection): LoadRepository {
   const Loads = connection.model<AgentLoadDoc>('AgentLoad', AgentLoadMongoSchema);
   const Days = connection.model<DealerDayDoc>('DealerDay', DealerDayMongoSchema);
+  const Slots = connection.model<GrabSlotDoc>('GrabSlot', GrabSlotMongoSchema);
 
   /**
    * The filter excludes documents that already applied `opId`; if the document exists and did, the
@@ -72,6 +91,39 @@ export function createLoadRepository(connection: Connection): LoadRepository {
           { upsert: true },
         ),
       ),
+
+    async reserveGrab(day, opId, cap) {
+      const mine = { oemId: day.oemId, day: day.day, agentId: day.agentId };
+      if ((await Slots.exists({ ...mine, op: opId })) !== null) return 'reserved';
+      for (let k = 1; k <= cap; k += 1) {
+        try {
+          await Slots.create({
+            _id: `${day.oemId}:${day.agentId}:${day.day}:${k}`,
+            ...mine,
+            dealerId: day.dealerId,
+            op: opId,
+          });
+          return 'reserved';
+        } catch (error) {
+          if (!isDuplicateKeyError(error)) throw error;
+        }
+      }
+      return 'cap_reached';
+    },
+
+    releaseGrab: async (day, opId) => {
+      await Slots.deleteOne({ oemId: day.oemId, day: day.day, agentId: day.agentId, op: opId });
+    },
+
+    async grabCounts(oemId, agentIds, day) {
+      if (agentIds.length === 0) return new Map();
+      const slots = await Slots.find({ oemId, day, agentId: { $in: [...agentIds] } }, { agentId: 1 }).lean<
+        Pick<GrabSlotDoc, 'agentId'>[]
+      >();
+      const counts = new Map<string, number>();
+      for (const s of slots) counts.set(s.agentId, (counts.get(s.agentId) ?? 0) + 1);
+      return counts;
+    },
 
     async agentLoads(oemId, agentIds) {
       if (agentIds.length === 0) return new Map();

@@ -54,3 +54,32 @@ export const DealerDayMongoSchema = new Schema<DealerDayDoc>(
   { collection: 'dealer_days', versionKey: false },
 );
 // Routing reads today's counts of candidate dealers by _id ($in); reports would add { oemId, day }.
+
+/**
+ * One of an agent's grabs of a local day: slot `k` of `1..cap` (`${oemId}:${agentId}:${day}:${k}`).
+ * Taking a slot is inserting its unique `_id`, the one step FerretDB applies atomically, so two grabs
+ * racing for the last slot cannot both win (a conditional `$inc` can, there).
+ */
+export interface GrabSlotDoc {
+  _id: string;
+  oemId: string;
+  dealerId: string;
+  agentId: string;
+  day: string;
+  /** The grab holding the slot. */
+  op: string;
+}
+
+export const GrabSlotMongoSchema = new Schema<GrabSlotDoc>(
+  {
+    _id: { type: String, required: true },
+    oemId: { type: String, required: true },
+    dealerId: { type: String, required: true },
+    agentId: { type: String, required: true },
+    day: { type: String, required: true },
+    op: { type: String, required: true },
+  },
+  { collection: 'grab_slots', versionKey: false },
+);
+// Grabs look up their own slot; the team view and the pool count an agent-day's slots.
+GrabSlotMongoSchema.index({ oemId: 1, day: 1, agentId: 1, op: 1 });

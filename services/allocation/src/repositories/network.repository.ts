@@ -42,6 +42,9 @@ function toDealer(doc: DealerDoc): StoredDealer {
       workingHours: doc.calendar.workingHours.map(({ days, start, end }) => ({ days, start, end })),
       holidays: doc.calendar.holidays,
     },
+    ...(doc.acceptWithinMinutes === undefined || doc.acceptWithinMinutes === null
+      ? {}
+      : { acceptWithinMinutes: doc.acceptWithinMinutes }),
     active: doc.active,
   };
 }
@@ -122,6 +125,7 @@ export function createNetworkRepository(connection: Connection): NetworkReposito
                 workingHours: d.calendar?.workingHours ?? [],
                 holidays: d.calendar?.holidays ?? [],
               },
+              ...(d.acceptWithinMinutes === undefined ? {} : { acceptWithinMinutes: d.acceptWithinMinutes }),
               active: d.active,
               updatedAt: now,
             }),

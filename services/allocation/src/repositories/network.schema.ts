@@ -26,6 +26,7 @@ export interface DealerDoc {
   dailyCapacity: number;
   performance?: number;
   calendar: DealerCalendar;
+  acceptWithinMinutes?: number;
   active: boolean;
   updatedAt: Date;
 }
@@ -54,6 +55,7 @@ export const DealerMongoSchema = new Schema<DealerDoc>(
       ),
       required: true,
     },
+    acceptWithinMinutes: Number,
     active: { type: Boolean, required: true },
     updatedAt: { type: Date, required: true },
   },

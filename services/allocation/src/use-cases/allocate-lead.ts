@@ -9,7 +9,7 @@ import {
 import { localTime } from '../domain/calendar.js';
 import { routeToDealer } from '../domain/dealer-routing.js';
 import { isAgent, queueOfTeam } from '../domain/network.js';
-import type { RoutingPolicy } from '../domain/routing-policy.js';
+import { poolRules, type RoutingPolicy } from '../domain/routing-policy.js';
 import { assignmentId } from '../repositories/assignment.repository.js';
 import type { AssignmentDoc, AttemptOrigin, LeadFacts } from '../repositories/assignment.schema.js';
 import type { StoredDealer } from '../repositories/network.repository.js';
@@ -50,6 +50,20 @@ export function factsOf(data: PayloadOf<'lead.scored'> | PayloadOf<'lead.regrade
     markers: [...data.markers],
     receivedAt: data.receivedAt,
   };
+}
+
+/**
+ * Pool bookkeeping of a new holding: a lead without an agent is in the dealer's pool from now on; a
+ * lead with one returns to the pool if not followed up by the policy's deadline.
+ */
+export function placementTimes(
+  policy: Pick<RoutingPolicy, 'pool'>,
+  now: Date,
+  hasAgent: boolean,
+): { pooledAt: Date } | { returnToPoolAt: Date } | Record<string, never> {
+  if (!hasAgent) return { pooledAt: now };
+  const hours = poolRules(policy).returnAfterHours;
+  return hours > 0 ? { returnToPoolAt: new Date(now.getTime() + hours * 3_600_000) } : {};
 }
 
 /** The in-dealer routing inputs of one dealer: its teams, its agents with their current loads. */
@@ -193,6 +207,7 @@ export async function allocateAttempt(deps: AllocationDeps, request: AttemptRequ
     revision: 0,
     correlationId: request.correlationId,
     appliedEventIds: [],
+    poolExcludedAgentIds: [],
     updatedAt: now,
   };
   const policyNote = `routing policy v${version}`;
@@ -221,16 +236,23 @@ export async function allocateAttempt(deps: AllocationDeps, request: AttemptRequ
       now,
       policy,
     });
+    const acceptWithin = dealer.acceptWithinMinutes ?? policy.acceptWithinMinutes;
     doc = {
       ...base,
       dealerId: dealer.id,
       ...(agentDecision.teamId === undefined ? {} : { teamId: agentDecision.teamId }),
       ...(agentDecision.agentId === undefined ? {} : { agentId: agentDecision.agentId }),
+      ...placementTimes(policy, now, agentDecision.agentId !== undefined),
       queue: agentDecision.queue,
       status: 'offered',
       strategy: `${dealerDecision.strategy}+${agentDecision.strategy}`,
-      reasons: clampReasons([policyNote, ...dealerDecision.reasons, ...agentDecision.reasons]),
-      acceptBy: new Date(now.getTime() + policy.acceptWithinMinutes * 60_000),
+      reasons: clampReasons([
+        policyNote,
+        ...dealerDecision.reasons,
+        ...agentDecision.reasons,
+        `accept within ${acceptWithin} min${dealer.acceptWithinMinutes === undefined ? '' : ' (dealer setting)'}`,
+      ]),
+      acceptBy: new Date(now.getTime() + acceptWithin * 60_000),
       offerDay: days.get(dealer.id) ?? localTime(now, dealer.calendar.timeZone).day,
       outbox: [],
       outboxSince: now,

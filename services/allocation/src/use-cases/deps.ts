@@ -75,6 +75,25 @@ export async function releaseAgent(deps: AllocationDeps, doc: AssignmentDoc): Pr
   await deps.loads.release({ oemId: doc.oemId, agentId: doc.agentId, opId: loadOps(doc).release });
 }
 
+/**
+ * The pool fields of a new holding inside the dealer (a transfer, a reassignment, a grab): a lead left
+ * without an agent enters the pool; one given to an agent before its first follow-up gets a fresh
+ * return-to-pool deadline (`returnAfterHours` 0 = the rule is off).
+ */
+export function holdingFields(
+  doc: Pick<AssignmentDoc, 'firstFollowedUpAt'>,
+  agentId: string | undefined,
+  now: Date,
+  returnAfterHours: number,
+): { set: Partial<AssignmentDoc>; unset: (keyof AssignmentDoc)[] } {
+  if (agentId === undefined) return { set: { pooledAt: now }, unset: ['returnToPoolAt'] };
+  const deadline = doc.firstFollowedUpAt === undefined && returnAfterHours > 0;
+  return {
+    set: deadline ? { returnToPoolAt: new Date(now.getTime() + returnAfterHours * 3_600_000) } : {},
+    unset: deadline ? ['pooledAt'] : ['pooledAt', 'returnToPoolAt'],
+  };
+}
+
 /** Event reasons are bounded by the contract (50 lines of 500 characters). */
 export function clampReasons(reasons: readonly string[]): string[] {
   return reasons.slice(0, 50).map((r) => (r.length > 500 ? `${r.slice(0, 497)}...` : r));

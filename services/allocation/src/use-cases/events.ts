@@ -144,3 +144,24 @@ export function reassignedInDealerEvent(
     },
   });
 }
+
+/** An agent took the lead from the dealer's pool (抢), announced with the revision it creates. */
+export function grabbedEvent(
+  before: AssignmentDoc,
+  after: Pick<AssignmentDoc, 'teamId' | 'agentId' | 'queue'>,
+  grab: { at: Date; actor: Actor },
+  causationId?: string,
+): EnvelopeOf<'lead.grabbed'> {
+  return makeEnvelope('lead.grabbed', {
+    id: `${before.leadId}:grabbed:${before.attempt}.${before.revision + 1}`,
+    oemId: before.oemId,
+    correlationId: before.correlationId,
+    ...(causationId === undefined ? {} : { causationId }),
+    occurredAt: grab.at,
+    data: {
+      ...placement({ ...before, ...after }),
+      grabbedAt: grab.at.toISOString(),
+      actor: grab.actor,
+    },
+  });
+}

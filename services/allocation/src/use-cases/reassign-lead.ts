@@ -5,7 +5,8 @@ import type { AgentRoutingResult } from '../domain/agent-routing.js';
 import { isAgent, queueOfTeam } from '../domain/network.js';
 import { CurrentStatuses, type AssignmentDoc } from '../repositories/assignment.schema.js';
 import { allocateAttempt, factsOf, routeInsideDealer } from './allocate-lead.js';
-import { applyCounters, flushOutbox, releaseAgent, type AllocationDeps } from './deps.js';
+import { poolRules } from '../domain/routing-policy.js';
+import { applyCounters, flushOutbox, holdingFields, releaseAgent, type AllocationDeps } from './deps.js';
 import { reassignedInDealerEvent } from './events.js';
 
 type ReassignmentReason = PayloadOf<'lead.reassigned'>['reason'];
@@ -26,6 +27,8 @@ async function moveInsideDealer(
     ...(target.agentId === undefined ? {} : { agentId: target.agentId }),
     queue: target.queue,
   };
+  const { policy } = await deps.policies.get(doc.oemId);
+  const pool = holdingFields(doc, target.agentId, now, poolRules(policy).returnAfterHours);
   const updated = await deps.assignments.transition(
     doc.oemId,
     doc._id,
@@ -33,11 +36,13 @@ async function moveInsideDealer(
     {
       set: {
         ...placement,
+        ...pool.set,
         assignedAt: now,
         ...(move.grade === undefined ? {} : { grade: move.grade }),
         ...(move.actor === undefined ? {} : { lastActor: move.actor }),
       },
       unset: [
+        ...pool.unset,
         ...(target.agentId === undefined ? (['agentId'] as const) : []),
         ...(target.teamId === undefined ? (['teamId'] as const) : []),
       ],
@@ -73,13 +78,19 @@ async function recordOnly(
   causedBy: string,
   grade?: string,
 ): Promise<void> {
-  await deps.assignments.transition(
+  const recorded = await deps.assignments.transition(
     doc.oemId,
     doc._id,
     { notApplied: causedBy },
     { applied: causedBy, ...(grade === undefined ? {} : { set: { grade } }) },
     deps.clock(),
   );
+  if (recorded !== null) return;
+  // Lost to a concurrent write: retried by redelivery unless an earlier delivery recorded it.
+  const current = await deps.assignments.findAttempt(doc.oemId, doc.leadId, doc.attempt);
+  if (current !== null && !current.appliedEventIds.includes(causedBy)) {
+    throw new Error(`lead ${doc.leadId} changed while recording ${causedBy}; retrying`);
+  }
 }
 
 /**
@@ -93,7 +104,7 @@ export async function reassignLead(
 ): Promise<void> {
   const { data, oemId } = envelope;
   const log = deps.logger.child({ leadId: data.leadId, target: data.target });
-  const doc = await deps.assignments.findLatest({ oemId }, data.leadId);
+  const doc = await deps.assignments.findLatest(oemId, data.leadId);
   if (doc === null)
     throw new NonRetriableError(`reassignment requested for lead ${data.leadId}, which was never allocated`);
   if (doc.appliedEventIds.includes(envelope.id)) {
@@ -190,7 +201,7 @@ export async function regradeLead(
   envelope: EnvelopeOf<'lead.regraded'>,
 ): Promise<void> {
   const { data, oemId } = envelope;
-  const doc = await deps.assignments.findLatest({ oemId }, data.leadId);
+  const doc = await deps.assignments.findLatest(oemId, data.leadId);
   if (doc === null || doc.status === 'unrouted') {
     await allocateAttempt(deps, {
       oemId,

@@ -1,19 +1,23 @@
 import type { Actor } from '@leadflow/contracts/common';
 import type { PayloadOf } from '@leadflow/contracts/events';
 import { AppError } from '@leadflow/platform/http';
+import type { DealerScope } from '../repositories/assignment.repository.js';
 import type { AssignmentDoc } from '../repositories/assignment.schema.js';
 import { allocateAttempt } from './allocate-lead.js';
 import { flushOutbox, releaseAgent, type AllocationDeps } from './deps.js';
 import { declinedEvent } from './events.js';
 
-/** The caller's slice: a dealer token only ever finds its own dealer's attempts. */
-export interface OfferScope {
-  oemId: string;
-  dealerId?: string;
-}
+/**
+ * Who answers: a dealer's manager (their dealer's attempts only), or the sweep acting for the system
+ * across the OEM. A dealer caller cannot build a scope without its dealer.
+ */
+export type OfferScope = DealerScope | { system: true; oemId: string };
 
 async function latest(deps: AllocationDeps, scope: OfferScope, leadId: string): Promise<AssignmentDoc> {
-  const doc = await deps.assignments.findLatest(scope, leadId);
+  const doc =
+    'system' in scope
+      ? await deps.assignments.findLatest(scope.oemId, leadId)
+      : await deps.assignments.findLatestForDealer(scope, leadId);
   // Outside the caller's dealer the lead does not exist for them (404, not 403).
   if (doc === null || doc.status === 'unrouted') throw new AppError('not_found', 'Assignment not found.');
   return doc;
@@ -33,7 +37,7 @@ export async function acceptOffer(
     doc.oemId,
     doc._id,
     { status: ['offered'] },
-    { set: { status: 'accepted', acceptedAt: now, lastActor: input.actor } },
+    { set: { status: 'accepted', acceptedAt: now, lastActor: input.actor }, op: 'answer:accepted' },
     now,
   );
   if (updated !== null) return updated;
@@ -75,6 +79,7 @@ export async function declineOffer(
       doc._id,
       { status: ['offered'] },
       {
+        op: `answer:${expired ? 'expired' : 'declined'}`,
         set: {
           status: expired ? 'expired' : 'declined',
           declinedAt: now,

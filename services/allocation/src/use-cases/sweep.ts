@@ -15,7 +15,7 @@ export async function expireOverdueOffers(deps: AllocationDeps): Promise<number>
   for (const doc of due) {
     try {
       await declineOffer(deps, {
-        scope: { oemId: doc.oemId },
+        scope: { system: true, oemId: doc.oemId },
         leadId: doc.leadId,
         attempt: doc.attempt,
         reason: 'accept_timeout',
