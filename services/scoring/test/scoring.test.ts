@@ -279,6 +279,26 @@ describe('scoring service', () => {
     }
   });
 
+  it('grades, explains and regrades a lead that says nothing about region or intent', async () => {
+    const leadId = 'lead-bare';
+    await send(Topics.cleansing, cleansedEnvelope(leadId, { region: {}, intent: {} }));
+    expect((await scoredFor(leadId)).data).toMatchObject({ grade: 'C', region: {}, intent: {} });
+    const explained = await get(`/v1/leads/${leadId}/score`, oemAdmin);
+    expect(explained.status).toBe(200);
+    expect(explained.body.channelPrior).toMatchObject({ model: '-', region: '-' });
+    await send(
+      Topics.lifecycle,
+      sampleEnvelope('lead.visited', {
+        data: { ...sampleEvents['lead.visited'], leadId },
+        id: `${leadId}:visited:1`,
+      }),
+    );
+    const [visited] = (await scored.waitFor(
+      (e) => e.id === `${leadId}:regraded:1`,
+    )) as EnvelopeOf<'lead.regraded'>[];
+    expect(visited?.data).toMatchObject({ previousGrade: 'C', grade: 'B' });
+  });
+
   it('grades a reactivated lead (激) and explains its history', async () => {
     const reactivated = sampleEnvelope('lead.reactivated', {
       data: { ...sampleEvents['lead.reactivated'], leadId: 'lead-react-1' },

@@ -1,6 +1,7 @@
 import { requirePrincipal, requireRoles } from '@leadflow/platform/auth';
 import { AppError, ProblemSchema, type HttpApp } from '@leadflow/platform/http';
 import { Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
 import {
   BrandPattern,
   GradeDefinitionSchema,
@@ -35,6 +36,28 @@ const DictionarySchema = Type.Object(
 );
 
 const BrandParams = Type.Object({ brand: Type.String({ pattern: BrandPattern }) });
+
+const PutBody = Type.Composite(
+  [
+    GradeDictionaryContentSchema,
+    Type.Object({ expectedVersion: Type.Optional(Type.Integer({ minimum: 0 })) }),
+  ],
+  { additionalProperties: false },
+);
+
+/**
+ * The body is checked strictly, before the framework's validator: that one strips unknown properties
+ * silently and coerces types (a `null` window would become 0 days), so a misspelt optional field
+ * (`require` for `requires`) or a null would publish a version its author did not mean.
+ */
+function strictBodyErrors(body: unknown): { path: string; message: string }[] {
+  const errors: { path: string; message: string }[] = [];
+  for (const error of Value.Errors(PutBody, body)) {
+    errors.push({ path: `/body${error.path}`, message: error.message });
+    if (errors.length >= 20) break;
+  }
+  return errors;
+}
 
 const toResponse = (d: StoredGradeDictionary) => ({
   oemId: d.oemId,
@@ -111,7 +134,18 @@ export function registerGradeDictionaryRoutes(app: HttpApp, deps: GradeDictionar
   app.put(
     '/v1/grade-dictionaries/:brand',
     {
-      preHandler: requireRoles('oem_admin'),
+      // Authorisation before the strict body check: a caller without the role learns nothing more.
+      preValidation: [
+        requireRoles('oem_admin'),
+        (request, _reply, done) => {
+          const errors = strictBodyErrors(request.body);
+          done(
+            errors.length === 0
+              ? undefined
+              : new AppError('validation', `${errors.length} field(s) failed validation.`, { errors }),
+          );
+        },
+      ],
       config: { idempotency: { scope: 'grade-dictionary.put' } },
       schema: {
         tags,
@@ -121,13 +155,7 @@ export function registerGradeDictionaryRoutes(app: HttpApp, deps: GradeDictionar
           'Pass expectedVersion (the version you edited) to fail with 409 instead of overwriting a concurrent edit. ' +
           'L and F are lifecycle states and cannot be grade codes.',
         params: BrandParams,
-        body: Type.Composite(
-          [
-            GradeDictionaryContentSchema,
-            Type.Object({ expectedVersion: Type.Optional(Type.Integer({ minimum: 0 })) }),
-          ],
-          { additionalProperties: false },
-        ),
+        body: PutBody,
         response: {
           201: DictionarySchema,
           400: ProblemSchema,

@@ -123,7 +123,24 @@ function channelPriorFromDoc(doc: NonNullable<LeadGradeDoc['channelPrior']>): Ch
   };
 }
 
-function toDomain(doc: LeadGradeDoc): LeadGrade {
+/**
+ * The stored document as read back: mongoose does not store empty sub-documents (`minimize`), so a
+ * lead without region, intent, engagement or lock state comes back without those fields at all.
+ */
+type StoredLeadGradeDoc = Omit<LeadGradeDoc, 'region' | 'intent' | 'engagement' | 'lock'> &
+  Partial<Pick<LeadGradeDoc, 'region' | 'intent' | 'engagement' | 'lock'>>;
+
+function toDomain(stored: StoredLeadGradeDoc): LeadGrade {
+  const doc: LeadGradeDoc = {
+    ...stored,
+    region: stored.region ?? {},
+    intent: stored.intent ?? {},
+    engagement: stored.engagement ?? {},
+    lock: {
+      callsAt: stored.lock?.callsAt ?? [],
+      ...(stored.lock?.lockedAt ? { lockedAt: stored.lock.lockedAt } : {}),
+    },
+  };
   const lock: GradeLockState = { callsAt: [...doc.lock.callsAt] };
   if (doc.lock.lockedAt) lock.lockedAt = doc.lock.lockedAt;
   return compact({
@@ -176,7 +193,7 @@ export function createLeadGradeRepository(connection: Connection): LeadGradeRepo
   const model = leadGradeModel(connection);
   return {
     async find({ oemId, leadId }) {
-      const doc = await model.findOne({ _id: leadId, oemId }).lean<LeadGradeDoc>().exec();
+      const doc = await model.findOne({ _id: leadId, oemId }).lean<StoredLeadGradeDoc>().exec();
       return doc === null ? null : toDomain(doc);
     },
 
