@@ -44,7 +44,7 @@ const { values: args } = parseArgs({
 });
 const quick = args.quick ?? false;
 const TOTAL = Number(args.leads ?? (quick ? 2_000 : 20_000));
-const RATE = Number(args.rate ?? (quick ? 100 : 150));
+const RATE = Number(args.rate ?? (quick ? 40 : 150));
 const BATCH = 100;
 
 const log = (msg: string) =>
@@ -231,6 +231,9 @@ async function main(): Promise<void> {
           webhooks: 4207,
         })[name],
       logDir: path.join(REPO_DIR, '.leadflow', 'bench', `chaos-${run}`),
+      // As Kubernetes would: a service that dies (or cannot start while Kafka is away) is started again.
+      supervise: true,
+      onUnexpectedExit: (name, code) => log(`  ${name} exited (${code}); the supervisor starts it again`),
     });
     const running = stack;
     const signer = createTokenSigner({
@@ -278,9 +281,13 @@ async function main(): Promise<void> {
     });
     faults.push(restart('kafka', 0.45), restart('temporal', 0.75));
     const started = Date.now();
+    const faultErrors: string[] = [];
     const faultRuns = faults.map(async (f) => {
       await sleep(f.atFraction * sendSeconds * 1000);
-      await f.run();
+      await f.run().catch((error: unknown) => {
+        faultErrors.push(error instanceof Error ? error.message : String(error));
+        log(`  fault failed: ${faultErrors.at(-1)}`);
+      });
     });
 
     let sentBatches = 0;
@@ -351,6 +358,7 @@ async function main(): Promise<void> {
     const check = (name: string, expectedValue: number | string, actual: number | string) =>
       checks.push({ name, expected: expectedValue, actual, ok: expectedValue === actual });
 
+    check('faults injected without error', 0, faultErrors.length);
     check('accepted leads have distinct ids', accepted.length, acceptedIds.size);
     check('KPI leadsReceived = accepted leads', expected.received, counters.leadsReceived ?? 0);
     check('KPI invalidLeads = malformed contacts accepted', expected.invalid, counters.invalidLeads ?? 0);
@@ -421,6 +429,7 @@ async function main(): Promise<void> {
         `Leadflow chaos run ${run}: ${TOTAL} leads at ${RATE}/s`,
         'Injected:',
         ...injected.map((f) => `  ${f.at}  ${f.fault} ${f.detail}`),
+        `Supervisor restarts after crashes: ${[...running.services.values()].map((x) => `${x.name} ${x.restarts()}`).join(', ')}`,
         'Checked:',
         ...checks.map(
           (c) => `  ${c.ok ? 'PASS' : 'FAIL'}  ${c.name}: expected ${c.expected}, got ${c.actual}`,

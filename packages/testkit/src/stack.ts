@@ -114,6 +114,8 @@ export interface ServiceProcess {
   kill(signal: NodeJS.Signals): Promise<void>;
   /** Starts the service again after it exited (or was killed) and waits for `/readyz`. */
   start(): Promise<void>;
+  /** How often the supervisor has started it again after an unexpected exit. */
+  restarts(): number;
 }
 
 export interface StartServicesOptions {
@@ -127,6 +129,11 @@ export interface StartServicesOptions {
   logDir: string;
   /** Called when a service exits without being asked to (kill or stop). */
   onUnexpectedExit?: (name: ServiceName, code: number | null) => void;
+  /**
+   * Start a service again, a second later, whenever it exits without being asked to — what a
+   * Kubernetes Deployment does for a crashed pod (e.g. one that cannot reach Kafka at start-up).
+   */
+  supervise?: boolean;
 }
 
 export interface RunningStack {
@@ -136,11 +143,21 @@ export interface RunningStack {
   stop: () => Promise<void>;
 }
 
-/** Polls `/readyz` until it answers 200, failing early if the process exits. */
-export async function waitReady(url: string, child: ChildProcess, timeoutMs = 180_000): Promise<void> {
+/**
+ * Polls `/readyz` until it answers 200. `current` is asked for the process on every poll: under a
+ * supervisor a process that exits during start-up is replaced, and the wait follows the new one;
+ * without one (`supervised` false) an exit fails the wait at once.
+ */
+export async function waitReady(
+  url: string,
+  current: () => ChildProcess,
+  opts: { timeoutMs?: number; supervised?: boolean } = {},
+): Promise<void> {
+  const timeoutMs = opts.timeoutMs ?? 180_000;
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) {
+    const child = current();
+    if (!opts.supervised && (child.exitCode !== null || child.signalCode !== null)) {
       throw new Error(`${url}: process exited with ${child.exitCode ?? child.signalCode}`);
     }
     try {
@@ -171,6 +188,7 @@ export async function startServices(options: StartServicesOptions): Promise<Runn
     const url = `http://127.0.0.1:${port}`;
     let current: ChildProcess | undefined;
     let expectedExit = false;
+    let restarts = 0;
     const spawnOnce = (): ChildProcess => {
       const out = createWriteStream(path.join(options.logDir, `${name}.log`), { flags: 'a' });
       const child = spawn(
@@ -191,18 +209,27 @@ export async function startServices(options: StartServicesOptions): Promise<Runn
       child.stderr?.pipe(out);
       expectedExit = false;
       child.on('exit', (code) => {
-        if (!stopping && !expectedExit) options.onUnexpectedExit?.(name, code);
+        if (stopping || expectedExit) return;
+        options.onUnexpectedExit?.(name, code);
+        if (options.supervise) {
+          setTimeout(() => {
+            if (stopping || expectedExit || current !== child) return;
+            restarts += 1;
+            current = spawnOnce();
+          }, 1_000);
+        }
       });
       return child;
+    };
+    const currentChild = () => {
+      if (!current) throw new Error(`${name} was never started`);
+      return current;
     };
     const proc: ServiceProcess = {
       name,
       port,
       url,
-      child: () => {
-        if (!current) throw new Error(`${name} was never started`);
-        return current;
-      },
+      child: currentChild,
       kill: async (signal) => {
         if (!current) return;
         expectedExit = true;
@@ -211,8 +238,9 @@ export async function startServices(options: StartServicesOptions): Promise<Runn
       },
       start: async () => {
         current = spawnOnce();
-        await waitReady(url, current);
+        await waitReady(url, currentChild, { supervised: options.supervise ?? false });
       },
+      restarts: () => restarts,
     };
     services.set(name, proc);
   }
