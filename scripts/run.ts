@@ -8,9 +8,10 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createTokenSigner, LOCAL_DEV_JWT_SECRET } from '@leadflow/platform/auth';
 import { REPO_DIR, infraUp, startServices, type RunningStack } from '@leadflow/testkit/stack';
-import { DEMO_OEM } from './demo/network.js';
+import { DEMO_OEM, demoNetwork } from './demo/network.js';
 import { seedDemo } from './demo/seed.js';
 import { startTraffic } from './demo/simulator.js';
+import { startStaffActivity } from './demo/staff.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -83,6 +84,25 @@ async function main(): Promise<void> {
         ratePerSecond: Number(args.rate),
       });
 
+  // Dealer managers working their leads, so the lifecycle, SLA and reports fill with real outcomes.
+  const managerTokens: Record<string, string> = {};
+  for (const dealer of demoNetwork().dealers) {
+    managerTokens[dealer.id] = await signer.sign(
+      {
+        sub: `${dealer.id}-manager`,
+        kind: 'user',
+        roles: ['dealer_manager'],
+        oemId: DEMO_OEM,
+        dealerId: dealer.id,
+        name: `${dealer.name}经理`,
+      },
+      { ttl: '12h' },
+    );
+  }
+  const staff = args['no-traffic']
+    ? undefined
+    : startStaffActivity({ allocationUrl: url('allocation'), nurturingUrl: url('nurturing'), managerTokens });
+
   const lines = [
     '',
     'Leadflow is running.',
@@ -105,7 +125,9 @@ async function main(): Promise<void> {
   if (args.for) {
     await new Promise((r) => setTimeout(r, Number(args.for) * 1000));
     traffic?.stop();
+    staff?.stop();
     log(`ran for ${args.for} s: ${traffic ? traffic.stats() : 'no traffic'}`);
+    if (staff) log(`dealer staff: ${staff.stats()}`);
     await stop(0);
   }
 }
