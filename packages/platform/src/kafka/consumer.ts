@@ -1,5 +1,5 @@
 import type { Envelope } from '@leadflow/contracts/envelope';
-import type { EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { Partitioners, type EachBatchPayload, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { extractTraceContext, SpanKind, withSpan } from '../telemetry/index.js';
@@ -109,6 +109,8 @@ export function createConsumer(options: CreateConsumerOptions): EventConsumer {
     allowAutoTopicCreation: false,
   });
   const dlqProducer: Producer = kafka.producer({
+    // kafkajs' default (Java-compatible murmur2), named so it does not warn on every start.
+    createPartitioner: Partitioners.DefaultPartitioner,
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,

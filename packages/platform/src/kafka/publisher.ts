@@ -1,5 +1,5 @@
 import type { Envelope } from '@leadflow/contracts/envelope';
-import { CompressionTypes, type Kafka, type Message, type Producer } from 'kafkajs';
+import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Counter, Registry } from 'prom-client';
 import { injectTraceHeaders, SpanKind, withSpan } from '../telemetry/index.js';
@@ -51,6 +51,9 @@ export function toKafkaMessage(envelope: Envelope, extraHeaders: Record<string, 
 export function createPublisher(options: CreatePublisherOptions): Publisher {
   const log = options.logger.child({ component: 'kafka-publisher' });
   const producer: Producer = options.kafka.producer({
+    // kafkajs' default (Java-compatible murmur2: keys land where Java clients put them), named so it
+    // does not warn on every start.
+    createPartitioner: Partitioners.DefaultPartitioner,
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
