@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   addBusinessMinutes,
+  atLocalTime,
+  openingOfDay,
   businessMinutesBetween,
   calendarProblems,
   CalendarError,
@@ -265,5 +267,18 @@ describe('calendarProblems', () => {
       'holiday "01/10/2025" is not YYYY-MM-DD',
       'special day 2025-10-11: invalid time "25:00"',
     ]);
+  });
+});
+
+describe('atLocalTime and openingOfDay', () => {
+  it('finds a wall-clock time and the opening on the local date of an instant', () => {
+    // 2025-03-05 23:30 in Shanghai is 15:30Z; its local date is the 5th.
+    expect(atLocalTime(new Date('2025-03-05T15:30:00Z'), '09:00', 'Asia/Shanghai').toISOString()).toBe(
+      '2025-03-05T01:00:00.000Z',
+    );
+    expect(openingOfDay(new Date('2025-03-05T15:30:00Z'), DEFAULT_CALENDAR)?.toISOString()).toBe(
+      '2025-03-05T01:00:00.000Z',
+    );
+    expect(openingOfDay(new Date('2025-03-08T06:00:00Z'), DEFAULT_CALENDAR)).toBeUndefined();
   });
 });

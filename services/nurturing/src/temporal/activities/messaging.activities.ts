@@ -48,7 +48,7 @@ export type DeliveryResult =
   | (DeliveryCommon & { status: 'failed'; errorCode: string; error?: string; failedAt: string });
 
 export interface MessagingActivities {
-  sendMessage(message: OutboundMessage): Promise<DeliveryResult>;
+  sendMessage: (message: OutboundMessage) => Promise<DeliveryResult>;
 }
 
 /** Error type of a provider failure worth retrying (the workflow's retry policy applies). */
