@@ -35,6 +35,22 @@ const zh: Dictionary = {
   navFlow: '实时流量',
   navAdmin: '规则管理',
   navWallboard: 'DCC大屏',
+  // channel taxonomy
+  official_site: '官网',
+  vertical_media: '垂直媒体',
+  social: '社交媒体',
+  call_centre: '呼叫中心',
+  auto_show: '车展',
+  e_commerce: '电商',
+  app: 'App',
+  dealer_site: '经销商网站',
+  dealer_event: '经销商活动',
+  showroom_call: '来电',
+  walk_in: '到店',
+  aftersales_referral: '售后推荐',
+  installed_base: '保有客户',
+  import: '导入',
+  validCount: '有效量',
   // work list
   pending_first_follow_up: '待首次跟进',
   pending_re_follow_up: '待再次跟进',
@@ -242,6 +258,21 @@ const en: Dictionary = {
   dealer: 'Dealer',
   agent: 'Agent',
   oem: 'OEM',
+  official_site: 'Official site',
+  vertical_media: 'Vertical media',
+  social: 'Social',
+  call_centre: 'Call centre',
+  auto_show: 'Auto show',
+  e_commerce: 'E-commerce',
+  app: 'App',
+  dealer_site: 'Dealer site',
+  dealer_event: 'Dealer event',
+  showroom_call: 'Showroom call',
+  walk_in: 'Walk-in',
+  aftersales_referral: 'After-sales referral',
+  installed_base: 'Installed base',
+  import: 'Import',
+  validCount: 'Valid',
   navWorklist: 'My work',
   navTeam: 'Team',
   navApprovals: 'Defeat approvals',
@@ -466,4 +497,12 @@ export function formatTime(iso: string | undefined, language: Language): string 
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return iso;
   return date.toLocaleString(language, { timeZone: 'Asia/Shanghai', hour12: false });
+}
+
+/** Services label things as `{ zh, en }` (reporting) or `{ 'zh-CN', en }` (scoring): either reads. */
+export type Localized = { en: string; zh?: string; 'zh-CN'?: string };
+
+export function localized(text: Localized | undefined, language: Language): string {
+  if (text === undefined) return '';
+  return language === 'en' ? text.en : (text['zh-CN'] ?? text.zh ?? text.en);
 }

@@ -244,9 +244,10 @@ export function Field({ label, children }: { label: string; children: ReactNode 
 function enumOf(schema: JsonSchema): unknown[] | undefined {
   if (schema.enum !== undefined) return schema.enum;
   const alternatives = schema.anyOf ?? schema.oneOf;
-  if (alternatives !== undefined && alternatives.every((a) => a.const !== undefined))
-    return alternatives.map((a) => a.const);
-  return undefined;
+  if (alternatives === undefined) return undefined;
+  // TypeBox literal unions reach OpenAPI as `anyOf` of `const`s or (OpenAPI 3.0) one-value `enum`s.
+  const values = alternatives.map((a) => a.const ?? (a.enum?.length === 1 ? a.enum[0] : undefined));
+  return values.every((v) => v !== undefined) ? values : undefined;
 }
 
 function typeOf(schema: JsonSchema): string {

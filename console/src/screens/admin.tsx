@@ -1,7 +1,7 @@
 /** OEM rules: channels, grade dictionaries, SLA policies, dedup and routing rules, over the services' admin APIs. */
 import { useState } from 'react';
 import { call, newIdempotencyKey } from '../api.js';
-import { useT } from '../i18n.js';
+import { localized, useT, type Localized } from '../i18n.js';
 import { findRoute } from '../openapi.js';
 import type { Claims } from '../session.js';
 import { Badge, Card, ErrorBox, Loading, SchemaForm, Table, useAction, useAsync } from '../ui.js';
@@ -117,7 +117,7 @@ interface Dictionary {
   version: number;
   grades: ({
     code: string;
-    labels: { zh: string; en: string };
+    labels: Localized;
     firstContactSlaMinutes: number;
     followUpIntervalDays: number;
     purchaseWindowDays?: number;
@@ -155,7 +155,11 @@ function Dictionaries({ canEdit }: { canEdit: boolean }) {
             rows={d.grades}
             columns={[
               { key: 'code', title: t('grade') },
-              { key: 'label', title: '名称 / Label', value: (g) => `${g.labels.zh} / ${g.labels.en}` },
+              {
+                key: 'label',
+                title: '名称 / Label',
+                value: (g) => `${localized(g.labels, 'zh-CN')} / ${g.labels.en}`,
+              },
               { key: 'purchaseWindowDays', title: '购车周期(天) / window' },
               { key: 'followUpIntervalDays', title: t('followUpDays') },
               { key: 'firstContactSlaMinutes', title: t('firstContactMinutes') },

@@ -4,7 +4,7 @@ import { call } from '../api.js';
 import { formatTime, useT } from '../i18n.js';
 import type { Claims } from '../session.js';
 import type { LeadPage } from '../types.js';
-import { Card, ErrorBox, Link, Loading, Table, useAsync, useLanguage } from '../ui.js';
+import { Card, ErrorBox, Link, Loading, Table, useAsync, useInterval, useLanguage } from '../ui.js';
 import { DecisionCard } from './lead.js';
 
 export function ApprovalsScreen({ claims }: { claims: Claims }) {
@@ -17,6 +17,7 @@ export function ApprovalsScreen({ claims }: { claims: Claims }) {
       }),
     [claims.dealerId],
   );
+  useInterval(() => pending.reload(), 5000);
   const [open, setOpen] = useState<string | undefined>(undefined);
   const rows = pending.data?.items ?? [];
   return (

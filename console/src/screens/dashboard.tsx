@@ -113,8 +113,8 @@ export function DashboardScreen({ claims }: { claims: Claims }) {
       },
       trend: {
         tooltip: { trigger: 'axis' },
-        legend: {},
-        grid: { left: 40, right: 16, bottom: 30 },
+        legend: { top: 0, type: 'scroll' },
+        grid: { top: 40, left: 12, right: 16, bottom: 8, containLabel: true },
         xAxis: { type: 'category', data: days },
         yAxis: { type: 'value' },
         series: [
@@ -126,8 +126,8 @@ export function DashboardScreen({ claims }: { claims: Claims }) {
       },
       sla: {
         tooltip: { trigger: 'axis' },
-        legend: {},
-        grid: { left: 40, right: 16, bottom: 30 },
+        legend: { top: 0, type: 'scroll' },
+        grid: { top: 40, left: 12, right: 16, bottom: 8, containLabel: true },
         xAxis: { type: 'category', data: days },
         yAxis: { type: 'value', max: 100, axisLabel: { formatter: '{value}%' } },
         series: [
@@ -137,8 +137,8 @@ export function DashboardScreen({ claims }: { claims: Claims }) {
       },
       roi: {
         tooltip: { trigger: 'axis' },
-        legend: {},
-        grid: { left: 50, right: 50, bottom: 60 },
+        legend: { top: 0, type: 'scroll' },
+        grid: { top: 40, left: 12, right: 50, bottom: 8, containLabel: true },
         xAxis: { type: 'category', data: channelRows.map((c) => c.name), axisLabel: { rotate: 30 } },
         yAxis: [{ type: 'value' }, { type: 'value', name: t('costPerDeal') }],
         series: [
@@ -164,9 +164,9 @@ export function DashboardScreen({ claims }: { claims: Claims }) {
       },
     };
   }, [d, language, t]);
-  const league = [...(d?.league.rows ?? [])].sort(
-    (a, b) => (b.values.dealCount ?? 0) - (a.values.dealCount ?? 0),
-  );
+  const league = (d?.league.rows ?? [])
+    .filter((r) => (r.group.dealerId ?? r.group.dealer) !== '(none)')
+    .sort((a, b) => (b.values.dealCount ?? 0) - (a.values.dealCount ?? 0));
   return (
     <div className="screen">
       <h1>{t('navDashboard')}</h1>

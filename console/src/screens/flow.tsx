@@ -2,7 +2,7 @@
  * The live flow: messages each stage handled per minute, consumer lag and DLQ counts, read from
  * every service's Prometheus /metrics every few seconds (rates are differences between samples).
  */
-import { useMemo, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { metricsText, type Service } from '../api.js';
 import { useT } from '../i18n.js';
 import { Card, Chart, Table, useInterval } from '../ui.js';
@@ -63,7 +63,7 @@ export function FlowScreen() {
   const t = useT();
   const history = useRef<Map<Service, Sample[]>>(new Map());
   const [tick, setTick] = useState(0);
-  useInterval(() => {
+  const poll = () => {
     void Promise.all(STAGES.map(async (s) => [s, await sample(s)] as const)).then((results) => {
       for (const [service, value] of results) {
         const list = history.current.get(service) ?? [];
@@ -73,7 +73,9 @@ export function FlowScreen() {
       }
       setTick((n) => n + 1);
     });
-  }, 5000);
+  };
+  useEffect(poll, []);
+  useInterval(poll, 5000);
   const view = useMemo(() => {
     const rate = (list: Sample[], i: number) => {
       const a = list[i - 1];
@@ -99,7 +101,7 @@ export function FlowScreen() {
         reachable: last !== undefined,
         perMinute: list.length > 1 ? rate(list, list.length - 1) : null,
         lag: last?.lag,
-        dlq: last?.dlq,
+        dlq: last === undefined ? undefined : (last.dlq ?? 0),
       };
     });
     return { times, series, rows };
@@ -112,8 +114,8 @@ export function FlowScreen() {
           label={t('flowTitle')}
           option={{
             tooltip: { trigger: 'axis' },
-            legend: {},
-            grid: { left: 40, right: 16, bottom: 30 },
+            legend: { top: 0, type: 'scroll' },
+            grid: { top: 40, left: 12, right: 16, bottom: 8, containLabel: true },
             xAxis: { type: 'category', data: view.times },
             yAxis: { type: 'value', name: t('perMinute') },
             series: view.series,

@@ -5,7 +5,7 @@
  */
 import { useState } from 'react';
 import { ApiError, call, newIdempotencyKey } from '../api.js';
-import { formatTime, useT, type Language } from '../i18n.js';
+import { formatTime, localized, useT, type Language, type Localized } from '../i18n.js';
 import { routesOf, type RouteInfo } from '../openapi.js';
 import { isDealerStaff, isManager, isOem, type Claims } from '../session.js';
 import {
@@ -35,10 +35,6 @@ import {
   useLanguage,
 } from '../ui.js';
 
-interface Localized {
-  zh: string;
-  en: string;
-}
 interface Score {
   grade: { code: string; labels: Localized };
   score: number;
@@ -100,10 +96,7 @@ async function loadLead(claims: Claims, leadId: string): Promise<LeadData> {
   };
 }
 
-function loc(text: Localized | undefined, language: Language): string {
-  if (text === undefined) return '';
-  return language === 'en' ? text.en : text.zh;
-}
+const loc = localized;
 
 export function LeadScreen({ claims, leadId }: { claims: Claims; leadId: string }) {
   const t = useT();
@@ -381,6 +374,9 @@ const HAND_WRITTEN = new Set([
   APPOINTMENT_PATH,
 ]);
 
+/** The seeds' order of the funnel's actions: visit, test drive, order, win, then the rest. */
+const ACTION_ORDER = ['visit', 'test-drive', 'test_drive', 'order', 'win', 'won', 'appointment'];
+
 /** Visits, test drives, orders, wins…: a form per nurturing lead action route the console has no screen for. */
 function OtherActionsCard({
   leadId,
@@ -392,9 +388,15 @@ function OtherActionsCard({
   onDone: () => void;
 }) {
   const t = useT();
-  const actions = routes.filter(
-    (r) => r.method === 'POST' && r.path.startsWith('/v1/leads/{leadId}/') && !HAND_WRITTEN.has(r.path),
-  );
+  const rank = (path: string) => {
+    const i = ACTION_ORDER.findIndex((word) => path.includes(word));
+    return i === -1 ? ACTION_ORDER.length : i;
+  };
+  const actions = routes
+    .filter(
+      (r) => r.method === 'POST' && r.path.startsWith('/v1/leads/{leadId}/') && !HAND_WRITTEN.has(r.path),
+    )
+    .sort((a, b) => rank(a.path) - rank(b.path));
   const [chosen, setChosen] = useState<string | undefined>(undefined);
   const route = actions.find((r) => r.path === chosen) ?? actions[0];
   return (

@@ -218,6 +218,9 @@ function SeedReports({
 function ReportTableCard({ table, label }: { table: ReportTable; label: (l: Label) => string }) {
   const numeric = table.columns.filter((c) => table.rows.some((r) => typeof r[c.key] === 'number'));
   const dims = table.columns.filter((c) => !numeric.includes(c));
+  // The x axis names what differs between rows (the period column is constant for "total").
+  const varying = dims.filter((d) => new Set(table.rows.map((r) => r[d.key])).size > 1);
+  const axisDims = varying.length > 0 ? varying : dims;
   const counts = numeric.filter((c) =>
     table.rows.every((r) => r[c.key] === null || Number.isInteger(r[c.key])),
   );
@@ -225,11 +228,11 @@ function ReportTableCard({ table, label }: { table: ReportTable; label: (l: Labe
   const option = useMemo(
     () => ({
       tooltip: { trigger: 'axis' },
-      legend: { type: 'scroll' },
-      grid: { left: 40, right: rates.length > 0 ? 50 : 16, bottom: 50 },
+      legend: { top: 0, type: 'scroll' },
+      grid: { top: 40, left: 12, right: rates.length > 0 ? 50 : 16, bottom: 8, containLabel: true },
       xAxis: {
         type: 'category',
-        data: table.rows.map((r) => dims.map((d) => String(r[d.key] ?? '')).join(' · ')),
+        data: table.rows.map((r) => axisDims.map((d) => String(r[d.key] ?? '')).join(' · ')),
         axisLabel: { rotate: table.rows.length > 6 ? 30 : 0 },
       },
       yAxis:
@@ -243,17 +246,15 @@ function ReportTableCard({ table, label }: { table: ReportTable; label: (l: Labe
         ...counts
           .slice(0, 8)
           .map((c) => ({ name: label(c.label), type: 'bar', data: table.rows.map((r) => num(r[c.key])) })),
-        ...rates
-          .slice(0, 5)
-          .map((c) => ({
-            name: label(c.label),
-            type: 'line',
-            yAxisIndex: 1,
-            data: table.rows.map((r) => num(r[c.key])),
-          })),
+        ...rates.slice(0, 5).map((c) => ({
+          name: label(c.label),
+          type: 'line',
+          yAxisIndex: 1,
+          data: table.rows.map((r) => num(r[c.key])),
+        })),
       ],
     }),
-    [table, label, counts, rates, dims],
+    [table, label, counts, rates, axisDims],
   );
   const columns = table.columns.map((c) => ({
     key: c.key,

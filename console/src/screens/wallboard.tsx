@@ -57,7 +57,7 @@ function gauge(value: number, target: number, name: string) {
         min: 0,
         max: Math.max(target, value),
         progress: { show: true, width: 12 },
-        axisLine: { lineStyle: { width: 12 } },
+        axisLine: { lineStyle: { width: 12, color: [[1, '#1e293b']] } },
         axisLabel: { show: false },
         splitLine: { show: false },
         axisTick: { show: false },
