@@ -257,3 +257,211 @@ describe('nurturing service', () => {
     expect(await response.json()).toEqual({ status: 'ok', checks: ['mongo', 'kafka', 'temporal'] });
   });
 });
+
+describe('sales actions over HTTP', () => {
+  const leadId = uniqueName('lead');
+  const agentA1 = () => authHeaders({ roles: ['showroom_consultant'], oemId, dealerId, agentId: 'A1' });
+  const send = async (method: string, path: string, body: unknown, headers: Record<string, string>) =>
+    fetch(`${service.url}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
+  const problem = async (response: Response) => {
+    expect(response.headers.get('content-type')).toContain('application/problem+json');
+    return (await response.json()) as { type: string; detail: string };
+  };
+  const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString();
+  let appointmentId = '';
+
+  it('books an appointment; the customer (contact from lead.cleansed) gets an SMS through the recorder', async () => {
+    startedLeads.push(leadId);
+    await producer.publish(
+      `${prefix}${Topics.cleansing.name}`,
+      makeEnvelope('lead.cleansed', {
+        id: `${leadId}:cleansed`,
+        oemId,
+        correlationId: `corr-${leadId}`,
+        data: { ...sampleEvents['lead.cleansed'], leadId },
+      }),
+    );
+    await publish(allocated(leadId));
+    await lifecycleEvents.waitFor((e) => e.type === 'lead.lifecycle_started' && ofLead(leadId)(e));
+
+    const booking = { kind: 'test_drive', scheduledAt: inDays(3), note: 'wants the 2.0T' };
+    const response = await send('POST', `/v1/leads/${leadId}/appointments`, booking, {
+      ...(await agentA1()),
+      'idempotency-key': `book-${leadId}`,
+    });
+    expect(response.status).toBe(201);
+    const body = (await response.json()) as { appointmentId: string; status: string; statusBefore: string };
+    expect(body).toMatchObject({ status: 'invited', statusBefore: 'pending_first_follow_up' });
+    appointmentId = body.appointmentId;
+    expect(appointmentId).toBe(`lead-${leadId}-appointment-1`);
+    await lifecycleEvents.waitFor((e) => e.type === 'lead.appointment_booked' && ofLead(leadId)(e));
+
+    // The customer's SMS went out; the colleague has no contact on file, so theirs failed, visibly.
+    const [sent] = await lifecycleEvents.waitFor((e) => e.type === 'lead.message_sent' && ofLead(leadId)(e));
+    expect(sent).toMatchObject({
+      data: {
+        recipient: 'customer',
+        channel: 'sms',
+        purpose: 'appointment_booked',
+        recipientMasked: expect.any(String),
+      },
+    });
+    const [failed] = await lifecycleEvents.waitFor(
+      (e) => e.type === 'lead.message_failed' && ofLead(leadId)(e),
+    );
+    expect(failed).toMatchObject({
+      data: { recipient: 'agent', recipientId: 'A1', errorCode: 'no_address' },
+    });
+    const list = await fetch(`${service.url}/v1/leads/${leadId}/messages`, { headers: await agentA1() });
+    expect(list.status).toBe(200);
+    expect(((await list.json()) as { items: { status: string; provider: string }[] }).items).toMatchObject([
+      { status: 'sent', provider: 'recorder-sms' },
+      { status: 'failed', provider: 'none' },
+    ]);
+
+    // The same request again (same Idempotency-Key) is the same booking, not a second one.
+    const again = await send('POST', `/v1/leads/${leadId}/appointments`, booking, {
+      ...(await agentA1()),
+      'idempotency-key': `book-${leadId}`,
+    });
+    expect(again.status).toBe(201);
+    expect(((await again.json()) as { appointmentId: string }).appointmentId).toBe(appointmentId);
+  });
+
+  it('validates every action body and answers 409 with the reason for a transition out of order', async () => {
+    const headers = await agentA1();
+    const bad: [string, string, unknown][] = [
+      ['POST', `/v1/leads/${leadId}/appointments`, { kind: 'picnic', scheduledAt: inDays(1) }],
+      ['POST', `/v1/leads/${leadId}/appointments`, { kind: 'visit', scheduledAt: 'tomorrow' }],
+      ['PATCH', `/v1/leads/${leadId}/appointments/${appointmentId}`, {}],
+      ['POST', `/v1/leads/${leadId}/visits`, { visitedAt: 42 }],
+      ['POST', `/v1/leads/${leadId}/test-drives`, { series: '' }],
+      ['POST', `/v1/leads/${leadId}/orders`, { amountCny: 1000 }],
+      ['POST', `/v1/leads/${leadId}/orders`, { orderId: 'O 1' }],
+      ['POST', `/v1/leads/${leadId}/won`, { amountCny: -1 }],
+    ];
+    for (const [method, path, body] of bad) {
+      const response = await send(method, path, body, headers);
+      expect(response.status, `${method} ${path} ${JSON.stringify(body)}`).toBe(400);
+      await problem(response);
+    }
+    const conflicts: [string, string, unknown, RegExp][] = [
+      ['POST', `/v1/leads/${leadId}/appointments`, { kind: 'visit', scheduledAt: inDays(1) }, /already open/],
+      ['POST', `/v1/leads/${leadId}/test-drives`, {}, /not arrived/],
+      ['POST', `/v1/leads/${leadId}/orders`, { orderId: 'O-1' }, /not arrived/],
+      ['POST', `/v1/leads/${leadId}/won`, {}, /visit or an order/],
+      ['PATCH', `/v1/leads/${leadId}/appointments/other-id`, { scheduledAt: inDays(4) }, /not other-id/],
+      ['PATCH', `/v1/leads/${leadId}/appointments/${appointmentId}`, { scheduledAt: inDays(-1) }, /future/],
+    ];
+    for (const [method, path, body, reason] of conflicts) {
+      const response = await send(method, path, body, headers);
+      expect(response.status, `${method} ${path}`).toBe(409);
+      expect(await problem(response)).toMatchObject({
+        type: 'conflict',
+        detail: expect.stringMatching(reason),
+      });
+    }
+  });
+
+  it('keeps other OEMs, dealers and colleagues out of every action route', async () => {
+    const otherOem = await authHeaders({ roles: ['dealer_manager'], oemId: uniqueName('oem'), dealerId });
+    const otherDealer = await authHeaders({ roles: ['dealer_manager'], oemId, dealerId: 'D2' });
+    const colleague = await agentA2();
+    const routes: [string, string, unknown][] = [
+      ['POST', `/v1/leads/${leadId}/appointments`, { kind: 'visit', scheduledAt: inDays(2) }],
+      ['PATCH', `/v1/leads/${leadId}/appointments/${appointmentId}`, { scheduledAt: inDays(4) }],
+      ['POST', `/v1/leads/${leadId}/appointments/${appointmentId}/cancel`, {}],
+      ['POST', `/v1/leads/${leadId}/visits`, {}],
+      ['POST', `/v1/leads/${leadId}/test-drives`, {}],
+      ['POST', `/v1/leads/${leadId}/orders`, { orderId: 'O-1' }],
+      ['POST', `/v1/leads/${leadId}/won`, {}],
+      ['POST', `/v1/leads/${leadId}/opt-out`, {}],
+    ];
+    for (const [method, path, body] of routes) {
+      expect((await send(method, path, body, otherOem)).status, `${path} other OEM`).toBe(404);
+      expect((await send(method, path, body, otherDealer)).status, `${path} other dealer`).toBe(404);
+      expect((await send(method, path, body, colleague)).status, `${path} colleague`).toBe(403);
+      expect((await send(method, path, body, {})).status, `${path} anonymous`).toBe(401);
+    }
+    for (const path of [`/v1/leads/${leadId}/timeline`, `/v1/leads/${leadId}/messages`]) {
+      expect((await fetch(`${service.url}${path}`, { headers: otherOem })).status).toBe(404);
+      expect((await fetch(`${service.url}${path}`, { headers: otherDealer })).status).toBe(404);
+      expect((await fetch(`${service.url}${path}`, { headers: colleague })).status).toBe(403);
+    }
+  });
+
+  it('moves, visits, test drives, orders and wins; then the closed lifecycle refuses more; the timeline has it all', async () => {
+    const headers = await agentA1();
+    const moved = await send(
+      'PATCH',
+      `/v1/leads/${leadId}/appointments/${appointmentId}`,
+      { scheduledAt: inDays(4) },
+      headers,
+    );
+    expect(moved.status).toBe(200);
+    const visit = await send('POST', `/v1/leads/${leadId}/visits`, { appointmentId }, headers);
+    expect(visit.status).toBe(201);
+    expect(await visit.json()).toMatchObject({ status: 'arrived', statusBefore: 'invited' });
+    expect(
+      (await send('POST', `/v1/leads/${leadId}/test-drives`, { series: 'Forester' }, headers)).status,
+    ).toBe(201);
+    const order = await send(
+      'POST',
+      `/v1/leads/${leadId}/orders`,
+      { orderId: 'O-1', amountCny: 219_800 },
+      headers,
+    );
+    expect(order.status).toBe(201);
+    const second = await send('POST', `/v1/leads/${leadId}/orders`, { orderId: 'O-2' }, headers);
+    expect(second.status).toBe(409);
+    expect(await problem(second)).toMatchObject({ detail: expect.stringMatching(/already has order O-1/) });
+    const won = await send('POST', `/v1/leads/${leadId}/won`, { deliveredAt: inDays(0) }, headers);
+    expect(won.status).toBe(201);
+    expect(await won.json()).toMatchObject({ status: 'won', statusBefore: 'ordered' });
+    const [wonEvent] = await lifecycleEvents.waitFor((e) => e.type === 'lead.won' && ofLead(leadId)(e));
+    expect(wonEvent).toMatchObject({
+      id: `lead-${leadId}-won`,
+      data: { orderId: 'O-1', actor: { role: 'showroom_consultant' } },
+    });
+
+    const late = await send('POST', `/v1/leads/${leadId}/test-drives`, {}, headers);
+    expect(late.status).toBe(409);
+    expect(await problem(late)).toMatchObject({ detail: expect.stringMatching(/closed \(won\)/) });
+
+    const timeline = await fetch(`${service.url}/v1/leads/${leadId}/timeline`, { headers });
+    const items = (
+      (await timeline.json()) as {
+        items: {
+          action: string;
+          actor: { id: string };
+          statusBefore: string;
+          statusAfter: string;
+          at: string;
+        }[];
+      }
+    ).items;
+    const milestones = items
+      .filter((i) => !i.action.startsWith('message_'))
+      .map((i) => [i.action, i.statusBefore, i.statusAfter]);
+    expect(milestones).toEqual([
+      ['lifecycle_started', 'pending_first_follow_up', 'pending_first_follow_up'],
+      ['appointment_booked', 'pending_first_follow_up', 'invited'],
+      ['appointment_changed', 'invited', 'invited'],
+      ['visited', 'invited', 'arrived'],
+      ['test_driven', 'arrived', 'arrived'],
+      ['ordered', 'arrived', 'ordered'],
+      ['won', 'ordered', 'won'],
+    ]);
+    expect(items.find((i) => i.action === 'won')?.actor.id).toBeTruthy();
+  });
+
+  it('records an opt-out for the customer', async () => {
+    const response = await send('POST', `/v1/leads/${leadId}/opt-out`, {}, await agentA1());
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ leadId, optedOut: true });
+  });
+});
