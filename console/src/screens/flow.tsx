@@ -4,6 +4,7 @@
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { metricsText, type Service } from '../api.js';
+import { perMinute, sumMetric } from '../metrics.js';
 import { useT } from '../i18n.js';
 import { Card, Chart, Table, useInterval } from '../ui.js';
 
@@ -23,20 +24,6 @@ interface Sample {
   lag: number | undefined;
   dlq: number | undefined;
   intake: number | undefined;
-}
-
-/** Sums every sample of a metric in Prometheus text, optionally only lines matching `filter`. */
-export function sumMetric(text: string, name: string, filter?: RegExp): number | undefined {
-  let total: number | undefined;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name) || line.startsWith('#')) continue;
-    const rest = line.slice(name.length);
-    if (rest[0] !== '{' && rest[0] !== ' ') continue;
-    if (filter !== undefined && !filter.test(line)) continue;
-    const value = Number(line.trim().split(/\s+/).pop());
-    if (Number.isFinite(value)) total = (total ?? 0) + value;
-  }
-  return total;
 }
 
 async function sample(service: Service): Promise<Sample | undefined> {
@@ -78,13 +65,9 @@ export function FlowScreen() {
   useInterval(poll, 5000);
   const view = useMemo(() => {
     const rate = (list: Sample[], i: number) => {
-      const a = list[i - 1];
-      const b = list[i];
-      if (a === undefined || b === undefined) return null;
-      const av = a.handled ?? a.intake;
-      const bv = b.handled ?? b.intake;
-      if (av === undefined || bv === undefined) return null;
-      return Math.max(0, Math.round(((bv - av) / (b.at - a.at)) * 60_000));
+      const point = (x: Sample | undefined) =>
+        x === undefined ? undefined : { at: x.at, value: x.handled ?? x.intake };
+      return perMinute(point(list[i - 1]), point(list[i]));
     };
     const times = (history.current.get('reporting') ?? history.current.get('cleansing') ?? []).map((s) =>
       new Date(s.at).toLocaleTimeString('zh-CN', { hour12: false }),
