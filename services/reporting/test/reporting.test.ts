@@ -177,11 +177,20 @@ describe('reporting read models', () => {
         const { body } = await get<KpiBody>('/v1/kpis?from=2025-03-01&to=2025-03-31', headers);
         const row = body.rows[0];
         // B and B2 defeated, A won: everything has been counted.
-        return row?.counters.defeats === 2 && row.counters.deals === 1 && row.counters.leadsAllocated === 3
+        const c = row?.counters ?? {};
+        return c.defeats === 2 &&
+          c.deals === 1 &&
+          c.leadsAllocated === 3 &&
+          c.leadsReceived === 5 &&
+          c.validLeads === 3 &&
+          c.invalidLeads === 1 &&
+          c.duplicates === 1 &&
+          c.firstFollowUps === 3 &&
+          c.slaFirstContactMet === 1
           ? body
           : undefined;
       },
-      { timeoutMs: 45_000, description: 'all events counted' },
+      { timeoutMs: 55_000, description: 'all events counted' },
     );
     expect(body.rows).toHaveLength(1);
     const row = body.rows[0];

@@ -20,8 +20,9 @@ import {
 import { businessTimeOf, ownerOf, stageOf, summarise, type SummarisedEvent } from '../domain/lead-events.js';
 import { snapshotUpdatesFor } from '../domain/lead-snapshot.js';
 import type { CounterRepository } from '../repositories/counter.repository.js';
-import type { EventRepository, StoredEvent } from '../repositories/event.repository.js';
+import type { EventRepository } from '../repositories/event.repository.js';
 import type { LeadRepository, LeadSnapshot } from '../repositories/lead.repository.js';
+import type { PendingEvent } from '../repositories/lead.schema.js';
 
 export interface ProjectionDeps {
   events: EventRepository;
@@ -49,8 +50,8 @@ function attributionOf(lead: LeadSnapshot): LeadAttribution {
   };
 }
 
-const countable = (event: StoredEvent): CountableEvent =>
-  ({ id: event._id, oemId: event.oemId, type: event.type, data: event.data, at: event.at }) as CountableEvent;
+const countable = (oemId: string, event: PendingEvent): CountableEvent =>
+  ({ id: event.id, oemId, type: event.type, data: event.data, at: new Date(event.at) }) as CountableEvent;
 
 /**
  * Projects one event into the read models: the timeline entry, the lead snapshot(s), then the
@@ -69,12 +70,14 @@ const countable = (event: StoredEvent): CountableEvent =>
 export function createLeadEventHandler(deps: ProjectionDeps) {
   async function countPending(oemId: string, leadId: string, lead: LeadSnapshot, log: Logger): Promise<void> {
     const attribution = attributionOf(lead);
-    for (const stored of await deps.events.pending(oemId, leadId)) {
-      const event = countable(stored);
+    const settled: string[] = [];
+    const pending = Object.values(lead.pending ?? {}).sort((a, b) => a.id.localeCompare(b.id));
+    for (const stored of pending) {
+      const event = countable(oemId, stored);
       const readiness = countingReadiness(event, attribution);
       if (!readiness.ready) {
         log.debug(
-          { pendingEventId: stored._id, waitingFor: readiness.waitingFor },
+          { pendingEventId: stored.id, waitingFor: readiness.waitingFor },
           'event waits to be counted',
         );
         continue;
@@ -84,13 +87,17 @@ export function createLeadEventHandler(deps: ProjectionDeps) {
       if (Object.keys(increments).length > 0) {
         const result = await deps.counters.apply(
           bucketOf(event, attribution, deps.timeZone),
-          stored._id,
+          stored.id,
           increments,
         );
         bucketId = result.id;
       }
-      await deps.events.markCounted(oemId, stored._id, bucketId);
+      await deps.events.markCounted(oemId, stored.id, bucketId);
+      settled.push(stored.id);
     }
+    // Only after every increment landed: a crash before this leaves the events pending, and the
+    // bucket guard makes their second count a no-op.
+    await deps.leads.settle(oemId, leadId, settled);
   }
 
   return async function handle(envelope: Envelope, ctx: Pick<MessageContext, 'logger'>): Promise<void> {
@@ -106,6 +113,7 @@ export function createLeadEventHandler(deps: ProjectionDeps) {
       throw new NonRetriableError(`occurredAt is not a date: ${event.occurredAt}`);
 
     const data = summarise(event.data);
+    const at = businessTimeOf(event);
     const owner = ownerOf({ type: event.type, data } as SummarisedEvent);
     const inserted = await deps.events.insert({
       _id: event.id,
@@ -115,7 +123,7 @@ export function createLeadEventHandler(deps: ProjectionDeps) {
       type: event.type,
       stage,
       occurredAt,
-      at: businessTimeOf(event),
+      at,
       ...owner,
       correlationId: event.correlationId,
       data: data as Record<string, unknown>,
@@ -125,8 +133,14 @@ export function createLeadEventHandler(deps: ProjectionDeps) {
 
     let subject: LeadSnapshot | undefined;
     for (const update of snapshotUpdatesFor(event)) {
-      const snapshot = await deps.leads.apply(update);
-      if (update.leadId === event.data.leadId) subject = snapshot;
+      const own = update.leadId === event.data.leadId;
+      // Re-recorded as pending on a redelivery too: if it was counted already, the bucket guard
+      // skips the increment and the event is settled again.
+      const snapshot = await deps.leads.apply(
+        update,
+        own ? { id: event.id, type: event.type, at, data: data as Record<string, unknown> } : undefined,
+      );
+      if (own) subject = snapshot;
     }
     if (subject !== undefined) await countPending(event.oemId, event.data.leadId, subject, ctx.logger);
   };

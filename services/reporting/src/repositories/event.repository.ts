@@ -7,8 +7,6 @@ export type StoredEvent = EventDoc;
 export interface EventRepository {
   /** Inserts the event; `false` when its id was already stored (a redelivery). */
   insert(event: EventDoc): Promise<boolean>;
-  /** Events of a lead whose counters have not been applied yet. */
-  pending(oemId: string, leadId: string): Promise<StoredEvent[]>;
   markCounted(oemId: string, id: string, bucketId: string | undefined): Promise<void>;
   /** Every event of a lead (and of the duplicates merged into it), oldest first. */
   timeline(oemId: string, leadId: string, limit: number): Promise<StoredEvent[]>;
@@ -31,13 +29,6 @@ export function createEventRepository(connection: Connection): EventRepository {
         if (isDuplicateKeyError(error)) return false;
         throw error;
       }
-    },
-
-    async pending(oemId, leadId) {
-      return model
-        .find({ oemId, leadId, counted: false })
-        .sort({ occurredAt: 1, _id: 1 })
-        .lean<StoredEvent[]>();
     },
 
     async markCounted(oemId, id, bucketId) {

@@ -20,7 +20,8 @@ export interface EventDoc {
   correlationId: string;
   /** The payload without personal data (see `summarise`). */
   data: Record<string, unknown>;
-  /** False until the event's increments reached its counter bucket (or it has none). */
+  /** False until the event's increments reached its counter bucket (or it has none); for audit; the
+   * projection's own pending set lives on the lead snapshot. */
   counted: boolean;
   bucketId?: string;
 }
@@ -47,7 +48,7 @@ const EventSchema = new Schema<EventDoc>(
   { collection: 'events', versionKey: false, minimize: false },
 );
 
-// A lead's timeline in order, and the pending-count scan of one lead (`{ leadId, counted: false }`).
+// A lead's timeline in order.
 EventSchema.index({ leadId: 1, occurredAt: 1 });
 // The timeline of an open lead includes the duplicates merged into it.
 EventSchema.index({ openLeadId: 1 });

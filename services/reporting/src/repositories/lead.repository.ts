@@ -6,7 +6,7 @@ import { latestKeyPath, type SnapshotUpdate } from '../domain/lead-snapshot.js';
 import { NONE } from '../domain/lead-counting.js';
 import type { OwnedLeadCount } from '../domain/reports.js';
 import { createKeyedLock } from './keyed-lock.js';
-import { leadModel, type LeadDoc } from './lead.schema.js';
+import { leadModel, pendingKey, type LeadDoc, type PendingEvent } from './lead.schema.js';
 
 export type LeadSnapshot = LeadDoc;
 
@@ -44,17 +44,21 @@ export interface LeadRepository {
    * snapshots (a status is a state, not a flow, so counters cannot give it).
    */
   countOwned(filter: OwnedLeadFilter): Promise<OwnedLeadCount[]>;
-  /** Applies one event's update; returns the snapshot afterwards. */
-  apply(update: SnapshotUpdate): Promise<LeadSnapshot>;
+  /** Applies one event's update (and records the event as pending counting); returns the snapshot afterwards. */
+  apply(update: SnapshotUpdate, pending?: PendingEvent): Promise<LeadSnapshot>;
+  /** Removes counted events from the lead's pending set. */
+  settle(oemId: string, leadId: string, eventIds: readonly string[]): Promise<void>;
   find(oemId: string, leadId: string): Promise<LeadSnapshot | null>;
   list(filter: LeadListFilter, page: { skip: number; limit: number }): Promise<LeadPage>;
   init(): Promise<void>;
 }
 
-function baseUpdate(update: SnapshotUpdate): UpdateQuery<LeadDoc> {
+function baseUpdate(update: SnapshotUpdate, pending?: PendingEvent): UpdateQuery<LeadDoc> {
   const query: Record<string, unknown> = {};
+  const set: Record<string, unknown> = { ...update.set };
+  if (pending !== undefined) set[`pending.${pendingKey(pending.id)}`] = pending;
   // Empty operators are left out: FerretDB rejects `$set: {}`.
-  if (Object.keys(update.set).length > 0) query.$set = update.set;
+  if (Object.keys(set).length > 0) query.$set = set;
   if (Object.keys(update.min).length > 0) query.$min = update.min;
   if (Object.keys(update.max).length > 0) query.$max = update.max;
   if (Object.keys(update.addToSet).length > 0) query.$addToSet = update.addToSet;
@@ -65,11 +69,11 @@ export function createLeadRepository(connection: Connection): LeadRepository {
   const model = leadModel(connection);
   const lock = createKeyedLock();
 
-  async function upsert(update: SnapshotUpdate): Promise<void> {
+  async function upsert(update: SnapshotUpdate, pending?: PendingEvent): Promise<void> {
     const filter: TenantFilter<LeadDoc> = { _id: update.leadId, oemId: update.oemId };
     for (let attempt = 1; ; attempt += 1) {
       try {
-        await model.updateOne(filter, baseUpdate(update), { upsert: true });
+        await model.updateOne(filter, baseUpdate(update, pending), { upsert: true });
         return;
       } catch (error) {
         if (!isDuplicateKeyError(error) || attempt >= 2) throw error;
@@ -83,8 +87,8 @@ export function createLeadRepository(connection: Connection): LeadRepository {
     }
   }
 
-  async function applyUnlocked(update: SnapshotUpdate): Promise<LeadSnapshot> {
-    await upsert(update);
+  async function applyUnlocked(update: SnapshotUpdate, pending?: PendingEvent): Promise<LeadSnapshot> {
+    await upsert(update, pending);
     for (const latest of update.latest) {
       const keyPath = latestKeyPath(latest.group);
       // Applies only over an older key: a late event never overwrites a newer status, owner or grade.
@@ -107,8 +111,14 @@ export function createLeadRepository(connection: Connection): LeadRepository {
       await model.init();
     },
 
-    apply(update) {
-      return lock.run(update.leadId, () => applyUnlocked(update));
+    apply(update, pending) {
+      return lock.run(update.leadId, () => applyUnlocked(update, pending));
+    },
+
+    async settle(oemId, leadId, eventIds) {
+      if (eventIds.length === 0) return;
+      const $unset = Object.fromEntries(eventIds.map((id) => [`pending.${pendingKey(id)}`, '']));
+      await lock.run(leadId, () => model.updateOne({ _id: leadId, oemId }, { $unset }));
     },
 
     async countOwned(filter) {

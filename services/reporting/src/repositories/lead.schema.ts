@@ -63,7 +63,25 @@ export interface LeadDoc {
   milestones?: Partial<Record<MilestoneName, Date>>;
   sla?: Partial<Record<SlaField, Date>>;
   lastEventAt?: Date;
+  /**
+   * Events of this lead not counted yet (waiting for lead.received, the grade or the assignment),
+   * keyed by {@link pendingKey}. Kept on the snapshot, which is read by `_id` anyway, because a
+   * `{ leadId, counted }` query on the events collection is a full scan on FerretDB v1 (its SQLite
+   * backend filters secondary fields in Go), which made the projection quadratic in the event count.
+   */
+  pending?: Record<string, PendingEvent>;
 }
+
+/** What counting needs of a stored event. */
+export interface PendingEvent {
+  id: string;
+  type: string;
+  at: Date;
+  data: Record<string, unknown>;
+}
+
+/** A document key for an event id: ids contain `.` and `:`, which a MongoDB path cannot. */
+export const pendingKey = (eventId: string) => Buffer.from(eventId).toString('base64url');
 
 const dates = (names: readonly string[]) => Object.fromEntries(names.map((name) => [name, { type: Date }]));
 
@@ -101,6 +119,8 @@ const LeadSchema = new Schema<LeadDoc>(
     milestones: dates(MilestoneNames),
     sla: dates(SlaFields),
     lastEventAt: Date,
+    // Keyed by encoded event id; each value is the event summary counting needs (see LeadDoc).
+    pending: { type: Schema.Types.Mixed },
   },
   { collection: 'leads', versionKey: false, strict: 'throw' },
 );
