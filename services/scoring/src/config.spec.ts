@@ -14,6 +14,9 @@ describe('readConfig', () => {
       OEM_BRANDS: [],
       CONVERSION_PRIOR_SMOOTHING: 10,
       CONVERSION_PRIOR_WINDOW_MONTHS: 24,
+      CONVERSION_PRIOR_CACHE_MS: 30_000,
+      GRADE_DICTIONARY_CACHE_MS: 5_000,
+      CONSUMER_CONCURRENCY: 6,
     });
     expect(config.JWT_SECRET.length).toBeGreaterThanOrEqual(32);
   });

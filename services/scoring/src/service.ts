@@ -66,6 +66,7 @@ export async function startService(config: Config, opts: { logger?: Logger } = {
       repository: outcomes,
       smoothing: config.CONVERSION_PRIOR_SMOOTHING,
       windowMonths: config.CONVERSION_PRIOR_WINDOW_MONTHS,
+      cacheMs: config.CONVERSION_PRIOR_CACHE_MS,
     });
     // Indexes are declared beside the schemas; build them before traffic (the unique version index
     // is what keeps dictionary history append-only).
@@ -74,6 +75,7 @@ export async function startService(config: Config, opts: { logger?: Logger } = {
       repository: dictionaryRepository,
       defaultBrand: config.DEFAULT_BRAND,
       oemBrands: oemBrandMap(config),
+      cacheMs: config.GRADE_DICTIONARY_CACHE_MS,
     });
     for (const oemId of config.GRADE_DICTIONARY_SEED_OEMS) await dictionaries.ensureSeeded(oemId);
 
@@ -147,6 +149,7 @@ export async function startService(config: Config, opts: { logger?: Logger } = {
       parse: parseEnvelope,
       handler,
       dedup: createMongoProcessedEvents(connection),
+      concurrency: config.CONSUMER_CONCURRENCY,
     });
     closers.push(() => consumer.stop());
     await consumer.start();

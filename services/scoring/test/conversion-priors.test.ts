@@ -116,6 +116,8 @@ beforeAll(async () => {
     KAFKA_TOPIC_PREFIX: prefix,
     DEFAULT_BRAND: 'gwm',
     CONVERSION_PRIOR_SMOOTHING: '4',
+    // Every lead counts afresh, so the next lead sees outcomes the moment they are recorded.
+    CONVERSION_PRIOR_CACHE_MS: '0',
   });
   service = await startService(config);
   const kafka = new Kafka({

@@ -192,6 +192,7 @@ export function registerGradeDictionaryRoutes(app: HttpApp, deps: GradeDictionar
           `Grade dictionary ${brand} is at version ${result.currentVersion ?? 0}; reload it and apply your change again.`,
         );
       }
+      deps.dictionaries.invalidate(oemId);
       request.log.info({ brand, version: result.dictionary.version }, 'grade dictionary version published');
       return reply.code(201).send(toResponse(result.dictionary));
     },

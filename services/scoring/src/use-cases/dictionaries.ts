@@ -15,6 +15,9 @@ export interface DictionaryResolverDeps {
   /** Brand for OEMs without an entry in `oemBrands`. */
   defaultBrand: string;
   oemBrands: ReadonlyMap<string, string>;
+  /** Reuse an OEM's active dictionaries for this long (0: read them for every lead). */
+  cacheMs?: number;
+  now?: () => number;
 }
 
 export interface DictionaryResolver {
@@ -28,11 +31,24 @@ export interface DictionaryResolver {
   /** A specific version (the one a lead was graded with); versions never change, so they are cached. */
   version(oemId: string, brand: string, version: number): Promise<StoredGradeDictionary>;
   defaultBrandOf(oemId: string): string;
+  /** Forgets the cached active dictionaries of an OEM (after a new version is published here). */
+  invalidate(oemId: string): void;
 }
 
 export function createDictionaryResolver(deps: DictionaryResolverDeps): DictionaryResolver {
   const seeded = new Set<string>();
   const versions = new Map<string, StoredGradeDictionary>();
+  const active = new Map<string, { at: number; dictionaries: StoredGradeDictionary[] }>();
+  const cacheMs = deps.cacheMs ?? 0;
+  const now = deps.now ?? Date.now;
+
+  async function activeOf(oemId: string): Promise<StoredGradeDictionary[]> {
+    const cached = active.get(oemId);
+    if (cached !== undefined && now() - cached.at < cacheMs) return cached.dictionaries;
+    const dictionaries = await deps.repository.list({ oemId });
+    if (cacheMs > 0) active.set(oemId, { at: now(), dictionaries });
+    return dictionaries;
+  }
 
   const resolver: DictionaryResolver = {
     async ensureSeeded(oemId) {
@@ -45,15 +61,19 @@ export function createDictionaryResolver(deps: DictionaryResolverDeps): Dictiona
 
     defaultBrandOf: (oemId) => deps.oemBrands.get(oemId) ?? deps.defaultBrand,
 
+    invalidate(oemId) {
+      active.delete(oemId);
+    },
+
     async forNewLead(oemId, intentBrand) {
       await resolver.ensureSeeded(oemId);
-      const active = await deps.repository.list({ oemId });
+      const current = await activeOf(oemId);
       const { brand, reason } = resolveBrand({
         intentBrand,
         oemDefaultBrand: resolver.defaultBrandOf(oemId),
-        knownBrands: active.map((d) => d.brand),
+        knownBrands: current.map((d) => d.brand),
       });
-      const dictionary = active.find((d) => d.brand === brand);
+      const dictionary = current.find((d) => d.brand === brand);
       if (dictionary === undefined) {
         // A configuration error (default brand without a dictionary): retrying cannot help.
         throw new NonRetriableError(
