@@ -7,12 +7,10 @@
  * records a follow-up and books an appointment; a manager approves a defeat; a dealer user cannot
  * open another dealer's lead by URL. Screenshots of the main screens go to console/test/screenshots/.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { LOCAL_DEV_JWT_SECRET } from '@leadflow/platform/auth';
@@ -32,6 +30,7 @@ import { infraAddresses } from '@leadflow/testkit/infra';
 import { uniqueDb, uniqueName } from '@leadflow/testkit/names';
 import { testToken } from '@leadflow/testkit/tokens';
 import { waitFor } from '@leadflow/testkit/events';
+import { buildConsoleApp } from '../build.js';
 import { startConsole, type RunningConsole } from '../server.js';
 
 interface Running {
@@ -186,12 +185,10 @@ beforeAll(async () => {
   }
   mkdirSync(screenshots, { recursive: true });
   buildDir = mkdtempSync(path.join(tmpdir(), 'leadflow-console-'));
-  const building = promisify(execFile)(
-    path.join(consoleDir, 'node_modules', '.bin', 'vite'),
-    ['build', '--outDir', buildDir, '--emptyOutDir', '--logLevel', 'warn'],
-    {
-      cwd: consoleDir,
-    },
+  // Built while the services start; a failure is kept (not left unhandled) and rethrown below.
+  const building = buildConsoleApp({ outDir: buildDir }).then(
+    () => undefined,
+    (error: unknown) => error,
   );
 
   running.reporting = await startReporting(reportingConfig(envFor('reporting')));
@@ -252,7 +249,12 @@ beforeAll(async () => {
   });
   expect(network.status, JSON.stringify(network.body)).toBeLessThan(300);
 
-  await building;
+  const buildError = await building;
+  if (buildError !== undefined) {
+    throw buildError instanceof Error
+      ? buildError
+      : new Error(`vite build failed: ${JSON.stringify(buildError)}`);
+  }
   web = await startConsole({
     port: 0,
     staticDir: buildDir,
