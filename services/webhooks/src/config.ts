@@ -31,8 +31,8 @@ export const ConfigSchema = Type.Composite([
      * is the stream's one producer. Off only for a deployment that runs the relay elsewhere.
      */
     PUBLIC_STREAM_RELAY: Type.Boolean({ default: true }),
-    /** Partitions handled in parallel by each consumer. */
-    CONSUMER_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 6 }),
+    /** Partitions handled in parallel by each consumer (the work is I/O-bound). */
+    CONSUMER_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 12 }),
     /** Encrypts subscription secrets at rest (AES-256-GCM, key derived with SHA-256). */
     WEBHOOK_SECRETS_KEY: Type.String({ minLength: 32 }),
     /**

@@ -104,7 +104,6 @@ export async function startService(
     const dispatcher = createDispatcher({
       deliveries,
       subscriptions,
-      events,
       notifications,
       secretBox,
       send: opts.send ?? createHttpSender(),

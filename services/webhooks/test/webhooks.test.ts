@@ -26,6 +26,7 @@ import { authHeaders, type TestTokenOptions } from '@leadflow/testkit/tokens';
 import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readConfig } from '../src/config.js';
+import { SUBSCRIPTION_CACHE_MS } from '../src/dispatch/dispatcher.js';
 import { parseSignatureHeader, verifySignature, WebhookHeaders } from '../src/domain/signature.js';
 import { startService, type RunningWebhooks } from '../src/service.js';
 import { startReceiver, type Receiver, type ReceivedRequest } from './receiver.js';
@@ -42,6 +43,8 @@ const lead = (name: string) => `${name}-${run}`;
 const publicTopic = `${prefix}${Topics.publicLeadEvents.name}`;
 const base = Date.parse('2025-03-03T01:00:00.000Z');
 const at = (minute: number) => new Date(base + minute * 60_000);
+/** Waits on a shared, loaded 2-core machine: generous, since they only bound a failure. */
+const LONG = { timeoutMs: 60_000 };
 
 const integrator1: TestTokenOptions = { roles: ['integrator'], oemId: oem1, sub: 'media-site-1' };
 const integrator1b: TestTokenOptions = { roles: ['integrator'], oemId: oem1, sub: 'media-site-2' };
@@ -137,7 +140,7 @@ beforeAll(async () => {
     SERVICE_PORT: '0',
     RETRY_INITIAL_MS: '100',
     RETRY_MAX_MS: '400',
-    RETRY_MAX_AGE_MS: '8000',
+    RETRY_MAX_AGE_MS: '45000',
     DISPATCH_POLL_MS: '50',
     DELIVERY_TIMEOUT_MS: '3000',
     DISPATCH_LEASE_MS: '10000',
@@ -155,7 +158,7 @@ beforeAll(async () => {
   await rawProducer.connect();
   publicStream = await collectEvents({ brokers: infra.kafkaBrokers, topic: publicTopic });
 
-  // The failing subscription starts its 8-second retry window first; the last test checks it.
+  // The failing subscription starts its 45-second retry window first; the last test checks it.
   await subscribe('f', integrator1, { url: receivers.f.url, eventTypes: ['lead.won'] });
   await publish(event('lead.won', oem1, lead('F'), 1));
 });
@@ -322,7 +325,7 @@ describe('subscriptions over HTTP', () => {
   });
 });
 
-describe('deliveries', () => {
+describe('deliveries', { timeout: 180_000 }, () => {
   it('signs every delivery so that the receiver can verify it, and carries the event id', async () => {
     const leadId = lead('L1');
     await publish(
@@ -333,7 +336,7 @@ describe('deliveries', () => {
     const requests = await waitFor(() => {
       const got = receivers.a.delivered().filter((r) => parsed(r).leadId === leadId);
       return got.length >= 3 && got;
-    });
+    }, LONG);
     expect(eventIdsOf(requests)).toEqual(publicIds(leadId));
     for (const request of requests) {
       const signature = header(request, WebhookHeaders.signature)!;
@@ -368,12 +371,17 @@ describe('deliveries', () => {
       for (const pii of Object.values(samplePii)) expect(request.body).not.toContain(pii);
     }
 
-    const log = await api(
-      'GET',
-      `/v1/webhooks/subscriptions/${subs.a!.id}/deliveries?leadId=${leadId}`,
-      integrator1,
-    );
-    expect(log.body.items).toHaveLength(3);
+    // The receiver answers before the dispatcher records the answer: wait for the log to catch up.
+    const log = await waitFor(async () => {
+      const answer = await api(
+        'GET',
+        `/v1/webhooks/subscriptions/${subs.a!.id}/deliveries?leadId=${leadId}`,
+        integrator1,
+      );
+      return (
+        answer.body.items?.length === 3 && answer.body.items.every((i) => i.state === 'delivered') && answer
+      );
+    }, LONG);
     for (const item of log.body.items!)
       expect(item).toMatchObject({ state: 'delivered', attempts: 1, lastStatus: 204 });
     const detail = await api(
@@ -391,77 +399,81 @@ describe('deliveries', () => {
     ).toBe(400);
   });
 
-  it('delivers everything once a receiver that was down returns, in order per lead, retries carrying the same event id', async () => {
-    const receiver = receivers.b;
-    receiver.mode = 'down';
-    const l2 = lead('L2');
-    const l3 = lead('L3');
-    await publish(
-      event('lead.followed_up', oem1, l2, 10),
-      event('lead.followed_up', oem1, l3, 30),
-      event('lead.appointment_booked', oem1, l2, 11),
-      event('lead.appointment_booked', oem1, l3, 31),
-      event('lead.visited', oem1, l2, 12),
-      event('lead.test_driven', oem1, l2, 13),
-      event('lead.visited', oem1, l3, 32),
-      event('lead.ordered', oem1, l2, 14),
-    );
-    // Down long enough for several failed attempts of each lane's first event.
-    await waitFor(() => receiver.requests.filter((r) => r.status === 503).length >= 6, {
-      description: 'failed attempts',
-    });
-    receiver.mode = 'up';
-    const expected = { [l2]: publicIds(l2), [l3]: publicIds(l3) };
-    await waitFor(
-      () =>
-        Object.entries(expected).every(([leadId, ids]) => {
-          const got = new Set(eventIdsOf(receiver.delivered().filter((r) => parsed(r).leadId === leadId)));
-          return ids.every((id) => got.has(id));
-        }),
-      { description: 'every event delivered', timeoutMs: 45_000 },
-    );
-
-    for (const [leadId, ids] of Object.entries(expected)) {
-      const mine = receiver.requests.filter((r) => parsed(r).leadId === leadId);
-      // Each event delivered once, and in order.
-      expect(eventIdsOf(mine.filter((r) => r.status === 204))).toEqual(ids);
-      // Never an attempt at an event before every earlier event of the lead was delivered.
-      const delivered = new Set<string>();
-      for (const request of mine) {
-        const id = header(request, WebhookHeaders.eventId)!;
-        for (const earlier of ids.slice(0, ids.indexOf(id)))
-          expect(delivered.has(earlier), `${id} sent before ${earlier}`).toBe(true);
-        if (request.status === 204) delivered.add(id);
-      }
-    }
-
-    // Retries are the same delivery, the same event id, with a growing attempt number; and no
-    // attempt was ever made twice (two instances share the schedule).
-    const byDelivery = new Map<string, ReceivedRequest[]>();
-    for (const request of receiver.requests) {
-      const id = header(request, WebhookHeaders.deliveryId)!;
-      byDelivery.set(id, [...(byDelivery.get(id) ?? []), request]);
-    }
-    const retried = [...byDelivery.values()].filter((rs) => rs.length > 1);
-    expect(retried.length).toBeGreaterThanOrEqual(2);
-    for (const requests of byDelivery.values()) {
-      expect(new Set(eventIdsOf(requests)).size).toBe(1);
-      expect(requests.map((r) => Number(header(r, WebhookHeaders.attempt)))).toEqual(
-        requests.map((_, i) => i + 1),
+  it(
+    'delivers everything once a receiver that was down returns, in order per lead, retries carrying the same event id',
+    { timeout: 180_000 },
+    async () => {
+      const receiver = receivers.b;
+      receiver.mode = 'down';
+      const l2 = lead('L2');
+      const l3 = lead('L3');
+      await publish(
+        event('lead.followed_up', oem1, l2, 10),
+        event('lead.followed_up', oem1, l3, 30),
+        event('lead.appointment_booked', oem1, l2, 11),
+        event('lead.appointment_booked', oem1, l3, 31),
+        event('lead.visited', oem1, l2, 12),
+        event('lead.test_driven', oem1, l2, 13),
+        event('lead.visited', oem1, l3, 32),
+        event('lead.ordered', oem1, l2, 14),
       );
-      expect(new Set(requests.map((r) => r.body)).size).toBe(1);
-    }
+      // Down long enough for several failed attempts of each lane's first event.
+      await waitFor(() => receiver.requests.filter((r) => r.status === 503).length >= 6, {
+        description: 'failed attempts',
+      });
+      receiver.mode = 'up';
+      const expected = { [l2]: publicIds(l2), [l3]: publicIds(l3) };
+      await waitFor(
+        () =>
+          Object.entries(expected).every(([leadId, ids]) => {
+            const got = new Set(eventIdsOf(receiver.delivered().filter((r) => parsed(r).leadId === leadId)));
+            return ids.every((id) => got.has(id));
+          }),
+        { timeoutMs: 90_000, description: 'every event delivered' },
+      );
 
-    const headId = header(retried[0]![0]!, WebhookHeaders.deliveryId)!;
-    const detail = await api(
-      'GET',
-      `/v1/webhooks/subscriptions/${subs.b!.id}/deliveries/${headId}`,
-      integrator1,
-    );
-    const attempts = detail.body.attempts as { outcome: string; status: number }[];
-    expect(attempts.at(-1)).toMatchObject({ outcome: 'delivered', status: 204 });
-    expect(attempts.slice(0, -1).every((a) => a.outcome === 'failed' && a.status === 503)).toBe(true);
-  });
+      for (const [leadId, ids] of Object.entries(expected)) {
+        const mine = receiver.requests.filter((r) => parsed(r).leadId === leadId);
+        // Each event delivered once, and in order.
+        expect(eventIdsOf(mine.filter((r) => r.status === 204))).toEqual(ids);
+        // Never an attempt at an event before every earlier event of the lead was delivered.
+        const delivered = new Set<string>();
+        for (const request of mine) {
+          const id = header(request, WebhookHeaders.eventId)!;
+          for (const earlier of ids.slice(0, ids.indexOf(id)))
+            expect(delivered.has(earlier), `${id} sent before ${earlier}`).toBe(true);
+          if (request.status === 204) delivered.add(id);
+        }
+      }
+
+      // Retries are the same delivery, the same event id, with a growing attempt number; and no
+      // attempt was ever made twice (two instances share the schedule).
+      const byDelivery = new Map<string, ReceivedRequest[]>();
+      for (const request of receiver.requests) {
+        const id = header(request, WebhookHeaders.deliveryId)!;
+        byDelivery.set(id, [...(byDelivery.get(id) ?? []), request]);
+      }
+      const retried = [...byDelivery.values()].filter((rs) => rs.length > 1);
+      expect(retried.length).toBeGreaterThanOrEqual(2);
+      for (const requests of byDelivery.values()) {
+        expect(new Set(eventIdsOf(requests)).size).toBe(1);
+        expect(requests.map((r) => Number(header(r, WebhookHeaders.attempt)))).toEqual(
+          requests.map((_, i) => i + 1),
+        );
+        expect(new Set(requests.map((r) => r.body)).size).toBe(1);
+      }
+
+      const headId = header(retried[0]![0]!, WebhookHeaders.deliveryId)!;
+      const detail = await api(
+        'GET',
+        `/v1/webhooks/subscriptions/${subs.b!.id}/deliveries/${headId}`,
+        integrator1,
+      );
+      const attempts = detail.body.attempts as { outcome: string; status: number }[];
+      expect(attempts.at(-1)).toMatchObject({ outcome: 'delivered', status: 204 });
+      expect(attempts.slice(0, -1).every((a) => a.outcome === 'failed' && a.status === 503)).toBe(true);
+    },
+  );
 
   it('replays a chosen window: the same events, ids and bodies, in order per lead, nothing outside it', async () => {
     const expectedIds = published
@@ -475,7 +487,7 @@ describe('deliveries', () => {
       .map((e) => e.id);
     expect(expectedIds.length).toBeGreaterThanOrEqual(4);
     // Everything live has been delivered to A before the replay, so bodies can be compared.
-    await waitFor(() => expectedIds.every((id) => eventIdsOf(receivers.a.delivered()).includes(id)));
+    await waitFor(() => expectedIds.every((id) => eventIdsOf(receivers.a.delivered()).includes(id)), LONG);
 
     const key = { 'idempotency-key': uniqueName('replay') };
     const window = { from: at(10).toISOString(), to: at(12).toISOString() };
@@ -501,7 +513,7 @@ describe('deliveries', () => {
         .delivered()
         .filter((r) => header(r, WebhookHeaders.replay) === replay.body.replayId);
       return got.length >= expectedIds.length && got;
-    });
+    }, LONG);
     expect(new Set(eventIdsOf(replayed))).toEqual(new Set(expectedIds));
     expect(replayed).toHaveLength(expectedIds.length);
     for (const request of replayed) {
@@ -553,7 +565,7 @@ describe('deliveries', () => {
       const c = receivers.c.delivered().map((r) => parsed(r).leadId);
       const d = receivers.d.delivered().map((r) => parsed(r).leadId);
       return a.includes(l6) && a.includes(l7) && c.includes(l5) && d.includes(l6);
-    });
+    }, LONG);
     // Fan-out enqueues every subscription of an event before any of them is delivered, so once A got
     // L7, a delivery of L7 to the dealer-bound D would exist.
     expect(
@@ -577,6 +589,8 @@ describe('deliveries', () => {
     expect(rotated.status).toBe(201);
     const fresh = rotated.body.secret as string;
     expect(fresh).not.toBe(previous);
+    // Each instance trusts a subscription it read for SUBSCRIPTION_CACHE_MS: the rotation applies after it.
+    await new Promise((resolve) => setTimeout(resolve, SUBSCRIPTION_CACHE_MS + 200));
     expect((rotated.body.subscription as { secrets: unknown[] }).secrets).toHaveLength(2);
     const stored = await api('GET', `/v1/webhooks/subscriptions/${subs.a!.id}`, integrator1);
     expect(stored.body.secrets).toHaveLength(2);
@@ -585,7 +599,7 @@ describe('deliveries', () => {
     const [request] = await waitFor(() => {
       const got = receivers.a.delivered().filter((r) => parsed(r).leadId === leadId);
       return got.length > 0 && got;
-    });
+    }, LONG);
     const signature = header(request!, WebhookHeaders.signature)!;
     expect(parseSignatureHeader(signature)?.signatures).toHaveLength(2);
     for (const secret of [fresh, previous]) {
@@ -603,12 +617,13 @@ describe('deliveries', () => {
       overlapSeconds: 0,
     });
     const newest = cut.body.secret as string;
+    await new Promise((resolve) => setTimeout(resolve, SUBSCRIPTION_CACHE_MS + 200));
     const next = lead('L8b');
     await publish(event('lead.won', oem1, next, 51));
     const [late] = await waitFor(() => {
       const got = receivers.a.delivered().filter((r) => parsed(r).leadId === next);
       return got.length > 0 && got;
-    });
+    }, LONG);
     const lateSignature = header(late!, WebhookHeaders.signature)!;
     expect(parseSignatureHeader(lateSignature)?.signatures).toHaveLength(1);
     const check = (secret: string) =>
@@ -629,16 +644,20 @@ describe('deliveries', () => {
         const answer = await api('GET', `/v1/webhooks/subscriptions/${f.id}`, integrator1);
         return answer.body.status === 'disabled' && answer.body;
       },
-      { timeoutMs: 45_000, description: 'the failing subscription disabled' },
+      { timeoutMs: 120_000, description: 'the failing subscription disabled' },
     );
-    expect(disabled.disabledReason).toContain('no successful delivery within 8000 ms');
+    expect(disabled.disabledReason).toContain('no successful delivery within 45000 ms');
     expect(receivers.f.requests.length).toBeGreaterThanOrEqual(4);
-    expect(new Set(eventIdsOf(receivers.f.requests)).size).toBe(1);
+    for (const request of receivers.f.requests) expect(parsed(request).type).toBe('lead.won');
 
+    // The first delivery failed for good; the others (later lead.won events) ended with the subscription.
     const log = await api('GET', `/v1/webhooks/subscriptions/${f.id}/deliveries`, integrator1);
-    expect(log.body.items).toEqual([
-      expect.objectContaining({ state: 'failed', reason: expect.stringContaining('no successful delivery') }),
-    ]);
+    const ended = log.body.items as { eventId: string; state: string; reason?: string }[];
+    expect(ended.find((d) => d.eventId === `${lead('F')}:lead.won:1`)).toMatchObject({
+      state: 'failed',
+      reason: expect.stringContaining('no successful delivery'),
+    });
+    for (const d of ended) expect(['failed', 'cancelled']).toContain(d.state);
     const notifications = await api('GET', '/v1/webhooks/notifications', integrator1);
     expect(notifications.body.items).toContainEqual(
       expect.objectContaining({ type: 'subscription.disabled', subscriptionId: f.id }),
@@ -648,7 +667,7 @@ describe('deliveries', () => {
     // Disabled: new events are not enqueued for it, and a replay is refused until it is enabled.
     const leadId = lead('F2');
     await publish(event('lead.won', oem1, leadId, 60));
-    await waitFor(() => receivers.a.delivered().some((r) => parsed(r).leadId === leadId));
+    await waitFor(() => receivers.a.delivered().some((r) => parsed(r).leadId === leadId), LONG);
     expect(
       (await api('GET', `/v1/webhooks/subscriptions/${f.id}/deliveries?leadId=${leadId}`, integrator1)).body
         .items,
@@ -672,6 +691,7 @@ describe('deliveries', () => {
     expect(replay).toMatchObject({ status: 202, body: { enqueued: won.length } });
     const caughtUp = await waitFor(
       () => receivers.f.delivered().length >= won.length && receivers.f.delivered(),
+      LONG,
     );
     expect(new Set(eventIdsOf(caughtUp))).toEqual(new Set(won));
   });

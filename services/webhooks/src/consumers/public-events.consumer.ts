@@ -7,8 +7,7 @@ import type { Kafka } from 'kafkajs';
 import { deliveryId } from '../domain/delivery-ids.js';
 import { parsePublicRecord } from '../domain/public-stream.js';
 import { matches } from '../domain/subscription-filter.js';
-import type { DeliveryRepository } from '../repositories/delivery.repository.js';
-import type { DeliveryDoc } from '../repositories/delivery.schema.js';
+import type { DeliveryRepository, NewDelivery } from '../repositories/delivery.repository.js';
 import type { EventLogRepository, LoggedEvent } from '../repositories/event-log.repository.js';
 import type { StoredSubscription, SubscriptionRepository } from '../repositories/subscription.repository.js';
 
@@ -27,7 +26,7 @@ export function newDelivery(
   event: LoggedEvent,
   now: Date,
   replayId?: string,
-): DeliveryDoc {
+): NewDelivery {
   return {
     _id: deliveryId(subscription._id, event._id, replayId),
     subscriptionId: subscription._id,
@@ -43,6 +42,7 @@ export function newDelivery(
     attempts: 0,
     nextAttemptAt: now,
     createdAt: now,
+    body: event.body,
   };
 }
 
@@ -53,10 +53,13 @@ export function newDelivery(
  */
 export function createFanOutHandler(deps: FanOutDeps) {
   const now = deps.now ?? (() => new Date());
-  return async function handle(envelope: Envelope, ctx: Pick<MessageContext, 'logger'>): Promise<void> {
+  return async function handle(
+    envelope: Envelope,
+    ctx: Pick<MessageContext, 'logger' | 'offset'>,
+  ): Promise<void> {
     const event = envelope.data as PublicLeadEventV1;
     const at = now();
-    const logged = await deps.events.record(event, at);
+    const logged = await deps.events.record(event, Number(ctx.offset), at);
     const targets = (await deps.subscriptions.activeForOem(event.oemId)).filter((s) => matches(s, event));
     const created = await deps.deliveries.enqueue(targets.map((s) => newDelivery(s, logged, at)));
     if (created > 0) deps.onEnqueued();

@@ -3,8 +3,7 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import { isDelivered, nextAttempt, type RetryPolicy } from '../domain/retry-schedule.js';
 import { liveSecrets, type SecretBox } from '../domain/secrets.js';
 import { signatureHeader, WebhookHeaders } from '../domain/signature.js';
-import type { StoredDelivery, DeliveryRepository } from '../repositories/delivery.repository.js';
-import type { EventLogRepository } from '../repositories/event-log.repository.js';
+import type { ScheduledDelivery, DeliveryRepository } from '../repositories/delivery.repository.js';
 import type { NotificationRepository } from '../repositories/notification.repository.js';
 import type { StoredSubscription, SubscriptionRepository } from '../repositories/subscription.repository.js';
 import type { Sender } from './http-sender.js';
@@ -12,7 +11,6 @@ import type { Sender } from './http-sender.js';
 export interface DispatcherOptions {
   deliveries: DeliveryRepository;
   subscriptions: SubscriptionRepository;
-  events: EventLogRepository;
   notifications: NotificationRepository;
   secretBox: SecretBox;
   send: Sender;
@@ -28,6 +26,9 @@ export interface DispatcherOptions {
   registry?: Registry;
   now?: () => Date;
 }
+
+/** How long an instance trusts the subscription it read (status, URL, secrets). */
+export const SUBSCRIPTION_CACHE_MS = 1_000;
 
 export interface Dispatcher {
   start(): void;
@@ -77,7 +78,7 @@ function dispatchMetrics(registry: Registry | undefined) {
  * attempt; when a head ends (delivered, failed or cancelled) it pulls the next delivery forward.
  */
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
-  const { deliveries, subscriptions, events, notifications, secretBox, send, policy } = options;
+  const { deliveries, subscriptions, notifications, secretBox, send, policy } = options;
   const log = options.logger.child({ component: 'webhook-dispatcher' });
   const now = options.now ?? (() => new Date());
   const metrics = dispatchMetrics(options.registry);
@@ -105,8 +106,21 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     });
   }
 
+  // Subscriptions change rarely and are read by every attempt: each instance keeps them for a second.
+  // A disable, deletion or secret rotation therefore takes effect within SUBSCRIPTION_CACHE_MS.
+  const subscriptionCache = new Map<string, { at: number; value: Promise<StoredSubscription | null> }>();
+  function subscriptionOf(id: string, fresh = false): Promise<StoredSubscription | null> {
+    const cached = subscriptionCache.get(id);
+    if (!fresh && cached !== undefined && Date.now() - cached.at < SUBSCRIPTION_CACHE_MS) return cached.value;
+    const value = subscriptions.byId(id);
+    subscriptionCache.set(id, { at: Date.now(), value });
+    value.catch(() => subscriptionCache.delete(id));
+    if (subscriptionCache.size > 10_000) subscriptionCache.clear();
+    return value;
+  }
+
   /** Makes the next delivery of the lane due now, once the head has ended. */
-  async function advanceLane(delivery: StoredDelivery): Promise<void> {
+  async function advanceLane(delivery: ScheduledDelivery): Promise<void> {
     const next = await deliveries.laneHead(delivery.subscriptionId, delivery.leadId);
     if (next !== null && next.nextAttemptAt.getTime() > now().getTime()) {
       await deliveries.setNextAttemptAt(next._id, now());
@@ -116,7 +130,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
 
   async function disableSubscription(
     subscription: StoredSubscription,
-    delivery: StoredDelivery,
+    delivery: ScheduledDelivery,
     reason: string,
   ) {
     const at = now();
@@ -147,7 +161,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
 
   /** Ends a delivery without sending it (its subscription or event is gone), then moves its lane on. */
   async function end(
-    delivery: StoredDelivery,
+    delivery: ScheduledDelivery,
     state: 'cancelled',
     fields: { reason: string },
   ): Promise<void> {
@@ -165,7 +179,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   }
 
   /** One pass over a due delivery; true when it moved (sent, ended), false when it had to wait. */
-  async function attempt(candidate: StoredDelivery): Promise<boolean> {
+  async function attempt(candidate: ScheduledDelivery): Promise<boolean> {
     const head = await deliveries.laneHead(candidate.subscriptionId, candidate.leadId);
     if (head === null || head._id !== candidate._id) {
       if (head === null) return false;
@@ -182,16 +196,14 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       return false;
     }
 
-    const subscription = await subscriptions.byId(candidate.subscriptionId);
+    let subscription = await subscriptionOf(candidate.subscriptionId);
+    // Never cancel on cached knowledge: the subscription may have been re-enabled a moment ago.
+    if (subscription === null || subscription.status !== 'active')
+      subscription = await subscriptionOf(candidate.subscriptionId, true);
     if (subscription === null || subscription.status !== 'active') {
       await end(candidate, 'cancelled', {
         reason: subscription === null ? 'subscription_deleted' : 'subscription_disabled',
       });
-      return true;
-    }
-    const event = await events.get(candidate.eventId);
-    if (event === null) {
-      await end(candidate, 'cancelled', { reason: 'event_expired' });
       return true;
     }
 
@@ -202,7 +214,17 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       startedAt,
       new Date(startedAt.getTime() + options.leaseMs),
     );
-    if (!claim.claimed) return false;
+    if (!claim.claimed) {
+      if (claim.ended === undefined) return false;
+      await deliveries.finish(
+        candidate._id,
+        claim.ended.state,
+        { ...(claim.ended.reason === undefined ? {} : { reason: claim.ended.reason }) },
+        now(),
+      );
+      await advanceLane(candidate);
+      return true;
+    }
     const { attempt: claimed } = claim;
     // Checked after the claim: whoever ended it recorded the outcome before releasing its attempt.
     const ended = await deliveries.outcomeOf(candidate._id);
@@ -229,17 +251,17 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       [WebhookHeaders.signature]: signatureHeader(
         secrets,
         Math.floor(startedAt.getTime() / 1000),
-        event.body,
+        candidate.body,
       ),
-      [WebhookHeaders.eventId]: event._id,
-      [WebhookHeaders.eventType]: event.type,
+      [WebhookHeaders.eventId]: candidate.eventId,
+      [WebhookHeaders.eventType]: candidate.eventType,
       [WebhookHeaders.deliveryId]: candidate._id,
       [WebhookHeaders.attempt]: String(claimed.n),
       ...(candidate.replayId === undefined ? {} : { [WebhookHeaders.replay]: candidate.replayId }),
     };
     const result = await send({
       url: subscription.url,
-      body: event.body,
+      body: candidate.body,
       headers,
       timeoutMs: options.timeoutMs,
     });
@@ -262,11 +284,18 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         at: endedAt,
         ...(result.status === undefined ? {} : { status: result.status }),
       });
-      await deliveries.finishAttempt(claimed, 'delivered', outcome, endedAt);
-      await deliveries.finish(candidate._id, 'delivered', outcome, endedAt);
+      await Promise.all([
+        deliveries.finishAttempt(claimed, 'delivered', outcome, endedAt),
+        deliveries.finish(
+          candidate._id,
+          'delivered',
+          { ...outcome, attempts: claimed.n, firstAttemptAt: claim.firstAttemptAt },
+          endedAt,
+        ),
+      ]);
       metrics?.ended.inc({ state: 'delivered' });
       if (candidate.replayId === undefined) {
-        metrics?.latency.observe(Math.max(0, (endedAt.getTime() - event.occurredAt.getTime()) / 1000));
+        metrics?.latency.observe(Math.max(0, (endedAt.getTime() - candidate.occurredAt.getTime()) / 1000));
       }
       dlog.debug({ status: result.status, durationMs: result.durationMs }, 'webhook delivered');
       await advanceLane(candidate);
@@ -282,7 +311,11 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     });
     if (decision.retry) {
       // Schedule first, then release the attempt, so no other instance sees it due before its time.
-      await deliveries.reschedule(candidate._id, decision.at, outcome);
+      await deliveries.reschedule(candidate._id, decision.at, {
+        ...outcome,
+        attempts: claimed.n,
+        firstAttemptAt: claim.firstAttemptAt,
+      });
       await deliveries.finishAttempt(claimed, 'failed', outcome, endedAt);
       dlog.info(
         { status: result.status, error: result.error, retryAt: decision.at },
@@ -303,7 +336,12 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       ...(result.status === undefined ? {} : { status: result.status }),
     });
     await deliveries.finishAttempt(claimed, 'failed', outcome, endedAt);
-    await deliveries.finish(candidate._id, 'failed', { ...outcome, reason }, endedAt);
+    await deliveries.finish(
+      candidate._id,
+      'failed',
+      { ...outcome, reason, attempts: claimed.n, firstAttemptAt: claim.firstAttemptAt },
+      endedAt,
+    );
     metrics?.ended.inc({ state: 'failed' });
     dlog.warn({ status: result.status, error: result.error, reason }, 'webhook delivery given up');
     await disableSubscription(subscription, candidate, reason);

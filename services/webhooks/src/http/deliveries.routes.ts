@@ -142,7 +142,7 @@ export function deliveryRoutes(app: HttpApp, deps: DeliveryRoutesDeps): void {
       );
       if (delivery === null) throw new AppError('not_found', 'Delivery not found.');
       const [attempts, outcome] = await Promise.all([
-        deps.deliveries.attemptsOf(delivery._id),
+        deps.deliveries.attemptsOf(delivery),
         deps.deliveries.outcomeOf(delivery._id),
       ]);
       // The outcome record is the truth about an ended delivery (its schedule may lag behind it).

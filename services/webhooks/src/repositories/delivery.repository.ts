@@ -3,20 +3,28 @@ import type { Connection } from 'mongoose';
 import {
   attemptModel,
   deliveryModel,
+  scheduleModel,
   type AttemptDoc,
   type AttemptOutcome,
   type DeliveryDoc,
   type DeliveryState,
   type OutcomeDoc,
+  type ScheduleDoc,
 } from './delivery.schema.js';
 
 export type StoredDelivery = DeliveryDoc;
+/** A delivery as the dispatcher sees it: its schedule entry. */
+export type ScheduledDelivery = ScheduleDoc;
 export type StoredAttempt = AttemptDoc;
+/** A delivery to enqueue: its log entry plus the body its schedule entry carries. */
+export type NewDelivery = DeliveryDoc & { body: string };
 
 export type ClaimResult =
   | { claimed: true; attempt: StoredAttempt; firstAttemptAt: Date }
-  /** Another instance holds attempt n (or finished it a moment ago): leave the delivery alone. */
-  | { claimed: false };
+  /** Another instance holds the attempt: leave the delivery alone. */
+  | { claimed: false; ended?: undefined }
+  /** The delivery ended already (its schedule entry outlived it): clean up, send nothing. */
+  | { claimed: false; ended: OutcomeDoc };
 
 export interface DeliveryLogQuery {
   owner: string;
@@ -31,19 +39,19 @@ export interface DeliveryLogQuery {
 
 export interface DeliveryRepository {
   init(): Promise<void>;
-  /** Inserts the deliveries that do not exist yet; returns how many were new. */
-  enqueue(deliveries: DeliveryDoc[]): Promise<number>;
-  due(now: Date, limit: number): Promise<StoredDelivery[]>;
-  /** The pending delivery a lead's lane is waiting on: lowest (seq, createdAt). */
-  laneHead(subscriptionId: string, leadId: string): Promise<StoredDelivery | null>;
+  /** Logs and schedules the deliveries that do not exist yet; returns how many were new. */
+  enqueue(deliveries: NewDelivery[]): Promise<number>;
+  due(now: Date, limit: number): Promise<ScheduledDelivery[]>;
+  /** The delivery a lead's lane is waiting on: lowest (seq, createdAt) still scheduled. */
+  laneHead(subscriptionId: string, leadId: string): Promise<ScheduledDelivery | null>;
   setNextAttemptAt(id: string, at: Date): Promise<void>;
   /**
-   * Claims the next attempt by inserting it (numbered after the delivery's last attempt record, the
-   * numbering's one source of truth). An attempt still in flight within its lease means another
-   * instance is on it; one whose lease ran out belonged to an instance that died, and is marked
-   * abandoned before the next one is claimed.
+   * Claims the next attempt by inserting its record `${id}#${n}`. The schedule's attempt count is
+   * only where the search starts: an existing record that has finished is stepped over, one still
+   * in flight within its lease means another instance is on it, and one whose lease ran out belonged
+   * to an instance that died and is marked abandoned before the next number is claimed.
    */
-  claim(delivery: StoredDelivery, instance: string, now: Date, leaseUntil: Date): Promise<ClaimResult>;
+  claim(delivery: ScheduledDelivery, instance: string, now: Date, leaseUntil: Date): Promise<ClaimResult>;
   /** Records how a delivery ended; false when it had ended already. */
   recordOutcome(outcome: OutcomeDoc): Promise<boolean>;
   outcomeOf(id: string): Promise<OutcomeDoc | null>;
@@ -53,28 +61,61 @@ export interface DeliveryRepository {
     result: { status?: number; error?: string; durationMs: number },
     now: Date,
   ): Promise<void>;
-  reschedule(id: string, at: Date, result: { status?: number; error?: string }): Promise<void>;
+  /** After a failed attempt `attempts`: the next one at `at`, and the log updated. */
+  reschedule(
+    id: string,
+    at: Date,
+    result: { status?: number; error?: string; attempts: number; firstAttemptAt: Date },
+  ): Promise<void>;
+  /** Ends a delivery in the log and takes it off the schedule. */
   finish(
     id: string,
     state: Exclude<DeliveryState, 'pending'>,
-    fields: { status?: number; error?: string; reason?: string },
+    fields: { status?: number; error?: string; reason?: string; attempts?: number; firstAttemptAt?: Date },
     now: Date,
   ): Promise<void>;
   /** Ends every pending delivery of a subscription (disabled or deleted). */
   cancelPending(subscriptionId: string, reason: string, now: Date): Promise<number>;
   log(query: DeliveryLogQuery): Promise<StoredDelivery[]>;
   getForOwner(owner: string, subscriptionId: string, id: string): Promise<StoredDelivery | null>;
-  attemptsOf(deliveryId: string): Promise<StoredAttempt[]>;
+  attemptsOf(delivery: StoredDelivery): Promise<StoredAttempt[]>;
 }
 
 const attemptId = (deliveryId: string, n: number) => `${deliveryId}#${n}`;
+/** Bounds the walk over attempt numbers in one claim (a stale count is behind by one or two). */
+const MAX_CLAIM_STEPS = 20;
+
+function toSchedule(delivery: NewDelivery): ScheduleDoc {
+  const { state: _state, finishedAt: _f, lastStatus: _s, lastError: _e, reason: _r, ...schedule } = delivery;
+  return schedule;
+}
+
+function toLog(delivery: NewDelivery): DeliveryDoc {
+  const { body: _body, ...log } = delivery;
+  return log;
+}
 
 export function createDeliveryRepository(connection: Connection): DeliveryRepository {
   const deliveries = deliveryModel(connection);
+  const schedule = scheduleModel(connection);
   const attempts = attemptModel(connection);
-  const deliveryColl = () => connection.collection<DeliveryDoc>(deliveries.collection.collectionName);
+  const logColl = () => connection.collection<DeliveryDoc>(deliveries.collection.collectionName);
+  const scheduleColl = () => connection.collection<ScheduleDoc>(schedule.collection.collectionName);
   const attemptColl = () => connection.collection<AttemptDoc>(attempts.collection.collectionName);
   const outcomeColl = () => connection.collection<OutcomeDoc>('delivery_outcomes');
+
+  async function insertIgnoringDuplicates<T extends { _id: string }>(
+    insert: (docs: T[]) => Promise<{ insertedCount: number }>,
+    docs: T[],
+  ): Promise<number> {
+    try {
+      return (await insert(docs)).insertedCount;
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+      const inserted = (error as { insertedCount?: unknown }).insertedCount;
+      return typeof inserted === 'number' ? inserted : 0;
+    }
+  }
 
   async function insertAttempt(doc: AttemptDoc): Promise<boolean> {
     try {
@@ -88,76 +129,83 @@ export function createDeliveryRepository(connection: Connection): DeliveryReposi
 
   return {
     async init() {
-      await Promise.all([deliveries.init(), attempts.init()]);
-      // A subscription's ended deliveries (the log's detail view reads one by _id).
-      await outcomeColl().createIndex({ subscriptionId: 1, at: -1 });
+      await Promise.all([deliveries.init(), schedule.init(), attempts.init()]);
     },
 
     async enqueue(docs) {
       if (docs.length === 0) return 0;
-      try {
-        const result = await deliveryColl().insertMany(docs, { ordered: false });
-        return result.insertedCount;
-      } catch (error) {
-        if (!isDuplicateKeyError(error)) throw error;
-        const inserted = (error as { insertedCount?: unknown }).insertedCount;
-        return typeof inserted === 'number' ? inserted : 0;
-      }
+      // In parallel: the schedule is written even when the log entry exists (a crash may have come
+      // between the two), and a delivery that already ended is recognised by its outcome record
+      // after its next claim, so neither order nor a partial failure can lose or repeat a delivery.
+      const [created] = await Promise.all([
+        insertIgnoringDuplicates((d) => logColl().insertMany(d, { ordered: false }), docs.map(toLog)),
+        insertIgnoringDuplicates(
+          (d) => scheduleColl().insertMany(d, { ordered: false }),
+          docs.map(toSchedule),
+        ),
+      ]);
+      return created;
     },
 
     due: (now, limit) =>
-      deliveryColl()
-        .find({ state: 'pending', nextAttemptAt: { $lte: now } })
+      scheduleColl()
+        .find({ nextAttemptAt: { $lte: now } })
         .sort({ nextAttemptAt: 1 })
         .limit(limit)
         .toArray(),
 
     laneHead: (subscriptionId, leadId) =>
-      deliveryColl().findOne(
-        { subscriptionId, leadId, state: 'pending' },
-        { sort: { seq: 1, createdAt: 1, _id: 1 } },
-      ),
+      scheduleColl().findOne({ subscriptionId, leadId }, { sort: { seq: 1, createdAt: 1, _id: 1 } }),
 
     async setNextAttemptAt(id, at) {
-      await deliveryColl().updateOne({ _id: id, state: 'pending' }, { $set: { nextAttemptAt: at } });
+      await scheduleColl().updateOne({ _id: id }, { $set: { nextAttemptAt: at } });
     },
 
     async claim(delivery, instance, now, leaseUntil) {
-      const last = await attemptColl().findOne({ deliveryId: delivery._id }, { sort: { n: -1 } });
-      if (last !== null && last.outcome === 'in_flight') {
-        if (last.leaseUntil > now) return { claimed: false };
-        await attemptColl().updateOne(
-          { _id: last._id, outcome: 'in_flight' },
-          {
-            $set: {
-              outcome: 'abandoned',
-              finishedAt: now,
-              error: 'lease expired (instance stopped mid-attempt)',
+      for (let n = delivery.attempts + 1, step = 0; step < MAX_CLAIM_STEPS; n += 1, step += 1) {
+        const attempt: AttemptDoc = {
+          _id: attemptId(delivery._id, n),
+          deliveryId: delivery._id,
+          subscriptionId: delivery.subscriptionId,
+          n,
+          instance,
+          startedAt: now,
+          leaseUntil,
+          outcome: 'in_flight',
+        };
+        if (await insertAttempt(attempt)) {
+          const firstAttemptAt =
+            n === 1
+              ? now
+              : ((await attemptColl().findOne({ _id: attemptId(delivery._id, 1) }))?.startedAt ?? now);
+          await scheduleColl().updateOne(
+            { _id: delivery._id },
+            { $set: { attempts: n, nextAttemptAt: leaseUntil, firstAttemptAt } },
+          );
+          return { claimed: true, attempt, firstAttemptAt };
+        }
+        const holder = await attemptColl().findOne({ _id: attempt._id });
+        if (holder === null) return { claimed: false };
+        if (holder.outcome === 'delivered') {
+          // Never claim past a delivered attempt; its owner is recording (or recorded) the end.
+          const ended = await outcomeColl().findOne({ _id: delivery._id });
+          return ended === null ? { claimed: false } : { claimed: false, ended };
+        }
+        if (holder.outcome === 'in_flight') {
+          if (holder.leaseUntil > now) return { claimed: false };
+          await attemptColl().updateOne(
+            { _id: holder._id, outcome: 'in_flight' },
+            {
+              $set: {
+                outcome: 'abandoned',
+                finishedAt: now,
+                error: 'lease expired (instance stopped mid-attempt)',
+              },
             },
-          },
-        );
+          );
+        }
       }
-      const n = (last?.n ?? 0) + 1;
-      const attempt: AttemptDoc = {
-        _id: attemptId(delivery._id, n),
-        deliveryId: delivery._id,
-        subscriptionId: delivery.subscriptionId,
-        n,
-        instance,
-        startedAt: now,
-        leaseUntil,
-        outcome: 'in_flight',
-      };
-      if (!(await insertAttempt(attempt))) return { claimed: false };
-      const firstAttemptAt =
-        n === 1
-          ? now
-          : ((await attemptColl().findOne({ _id: attemptId(delivery._id, 1) }))?.startedAt ?? now);
-      await deliveryColl().updateOne(
-        { _id: delivery._id },
-        { $set: { attempts: n, nextAttemptAt: leaseUntil, firstAttemptAt } },
-      );
-      return { claimed: true, attempt, firstAttemptAt };
+      return { claimed: false };
     },
 
     async recordOutcome(outcome) {
@@ -188,36 +236,46 @@ export function createDeliveryRepository(connection: Connection): DeliveryReposi
     },
 
     async reschedule(id, at, result) {
-      await deliveryColl().updateOne(
-        { _id: id, state: 'pending' },
-        {
-          $set: {
-            nextAttemptAt: at,
-            ...(result.status === undefined ? {} : { lastStatus: result.status }),
-            ...(result.error === undefined ? {} : { lastError: result.error }),
+      await Promise.all([
+        scheduleColl().updateOne({ _id: id }, { $set: { nextAttemptAt: at } }),
+        logColl().updateOne(
+          { _id: id },
+          {
+            $set: {
+              attempts: result.attempts,
+              firstAttemptAt: result.firstAttemptAt,
+              ...(result.status === undefined ? {} : { lastStatus: result.status }),
+              ...(result.error === undefined ? {} : { lastError: result.error }),
+            },
+            ...(result.status === undefined ? { $unset: { lastStatus: '' } } : { $unset: { lastError: '' } }),
           },
-          ...(result.status === undefined ? { $unset: { lastStatus: '' } } : {}),
-        },
-      );
+        ),
+      ]);
     },
 
     async finish(id, state, fields, now) {
-      await deliveryColl().updateOne(
-        { _id: id, state: 'pending' },
-        {
-          $set: {
-            state,
-            finishedAt: now,
-            ...(fields.status === undefined ? {} : { lastStatus: fields.status }),
-            ...(fields.error === undefined ? {} : { lastError: fields.error }),
-            ...(fields.reason === undefined ? {} : { reason: fields.reason }),
+      await Promise.all([
+        logColl().updateOne(
+          { _id: id },
+          {
+            $set: {
+              state,
+              finishedAt: now,
+              ...(fields.status === undefined ? {} : { lastStatus: fields.status }),
+              ...(fields.error === undefined ? {} : { lastError: fields.error }),
+              ...(fields.reason === undefined ? {} : { reason: fields.reason }),
+              ...(fields.attempts === undefined ? {} : { attempts: fields.attempts }),
+              ...(fields.firstAttemptAt === undefined ? {} : { firstAttemptAt: fields.firstAttemptAt }),
+            },
           },
-        },
-      );
+        ),
+        scheduleColl().deleteOne({ _id: id }),
+      ]);
     },
 
     async cancelPending(subscriptionId, reason, now) {
-      const result = await deliveryColl().updateMany(
+      await scheduleColl().deleteMany({ subscriptionId });
+      const result = await logColl().updateMany(
         { subscriptionId, state: 'pending' },
         { $set: { state: 'cancelled', reason, finishedAt: now } },
       );
@@ -225,7 +283,7 @@ export function createDeliveryRepository(connection: Connection): DeliveryReposi
     },
 
     log({ owner, subscriptionId, state, eventId, leadId, before, limit }) {
-      return deliveryColl()
+      return logColl()
         .find({
           owner,
           subscriptionId,
@@ -246,8 +304,22 @@ export function createDeliveryRepository(connection: Connection): DeliveryReposi
         .toArray();
     },
 
-    getForOwner: (owner, subscriptionId, id) => deliveryColl().findOne({ _id: id, owner, subscriptionId }),
+    async getForOwner(owner, subscriptionId, id) {
+      const delivery = await logColl().findOne({ _id: id });
+      return delivery !== null && delivery.owner === owner && delivery.subscriptionId === subscriptionId
+        ? delivery
+        : null;
+    },
 
-    attemptsOf: (deliveryId) => attemptColl().find({ deliveryId }).sort({ n: 1 }).toArray(),
+    async attemptsOf(delivery) {
+      // By `_id`, one per attempt number (two beyond the logged count, which may lag), so FerretDB never
+      // scans the attempts collection.
+      const found = await Promise.all(
+        Array.from({ length: delivery.attempts + 2 }, (_, i) =>
+          attemptColl().findOne({ _id: attemptId(delivery._id, i + 1) }),
+        ),
+      );
+      return found.filter((a): a is AttemptDoc => a !== null);
+    },
   };
 }

@@ -61,18 +61,60 @@ const DeliverySchema = new Schema<DeliveryDoc>(
   { collection: 'deliveries', versionKey: false },
 );
 
-// The dispatcher's poll: pending deliveries that are due, oldest due first.
-DeliverySchema.index({ state: 1, nextAttemptAt: 1 });
-// Lane order: the first pending delivery of one lead for one subscription (per-lead ordering).
-DeliverySchema.index({ subscriptionId: 1, leadId: 1, state: 1, seq: 1, createdAt: 1 });
 // The delivery log of a subscription, newest first; and cancelling a subscription's pending ones.
 DeliverySchema.index({ subscriptionId: 1, createdAt: -1 });
-// The log filtered by event (duplicates and replays of one event).
+// The log filtered by event (duplicates and replays of one event) or by lead.
 DeliverySchema.index({ subscriptionId: 1, eventId: 1 });
+DeliverySchema.index({ subscriptionId: 1, leadId: 1 });
 
 export function deliveryModel(connection: Connection): Model<DeliveryDoc> {
   return (
     connection.models.WebhookDelivery ?? connection.model<DeliveryDoc>('WebhookDelivery', DeliverySchema)
+  );
+}
+
+/**
+ * The durable schedule: one document per delivery that has not ended, removed when it ends. Kept
+ * apart from the ever-growing log so that the dispatcher's queries (due, lane head) touch only
+ * what is pending: FerretDB answers any query but an `_id` lookup by scanning the collection.
+ */
+export type ScheduleDoc = Omit<
+  DeliveryDoc,
+  'state' | 'finishedAt' | 'lastStatus' | 'lastError' | 'reason'
+> & {
+  /** The exact body to send (a copy of the logged event's), so an attempt needs no further read. */
+  body: string;
+};
+
+const ScheduleSchema = new Schema<ScheduleDoc>(
+  {
+    _id: { type: String, required: true },
+    subscriptionId: { type: String, required: true },
+    owner: { type: String, required: true },
+    oemId: { type: String, required: true },
+    leadId: { type: String, required: true },
+    eventId: { type: String, required: true },
+    eventType: { type: String, required: true },
+    seq: { type: Number, required: true },
+    occurredAt: { type: Date, required: true },
+    replayId: { type: String },
+    attempts: { type: Number, required: true },
+    nextAttemptAt: { type: Date, required: true },
+    firstAttemptAt: { type: Date },
+    createdAt: { type: Date, required: true },
+    body: { type: String, required: true },
+  },
+  { collection: 'delivery_schedule', versionKey: false },
+);
+
+// The dispatcher's poll: deliveries that are due, oldest due first.
+ScheduleSchema.index({ nextAttemptAt: 1 });
+// Lane order: the first scheduled delivery of one lead for one subscription (per-lead ordering).
+ScheduleSchema.index({ subscriptionId: 1, leadId: 1, seq: 1, createdAt: 1 });
+
+export function scheduleModel(connection: Connection): Model<ScheduleDoc> {
+  return (
+    connection.models.WebhookSchedule ?? connection.model<ScheduleDoc>('WebhookSchedule', ScheduleSchema)
   );
 }
 

@@ -1,7 +1,7 @@
 import type { PublicLeadEventV1 } from '@leadflow/contracts/public-stream';
 import { isDuplicateKeyError } from '@leadflow/platform/kafka';
 import type { Connection } from 'mongoose';
-import { loggedEventModel, type LeadSequenceDoc, type LoggedEventDoc } from './event-log.schema.js';
+import { loggedEventModel, type LoggedEventDoc } from './event-log.schema.js';
 
 export type LoggedEvent = LoggedEventDoc;
 
@@ -17,10 +17,11 @@ export interface EventWindow {
 export interface EventLogRepository {
   init(): Promise<void>;
   /**
-   * Logs an event once. A redelivered event returns the stored copy with its original sequence
-   * number, so fan-out after a crash enqueues exactly the deliveries the first run would have.
+   * Logs an event once, at position `seq` among its lead's events. A redelivered event returns the
+   * stored copy with its original position, so fan-out after a crash enqueues exactly the
+   * deliveries the first run would have.
    */
-  record(event: PublicLeadEventV1, now: Date): Promise<LoggedEvent>;
+  record(event: PublicLeadEventV1, seq: number, now: Date): Promise<LoggedEvent>;
   get(id: string): Promise<LoggedEvent | null>;
   window(window: EventWindow): Promise<LoggedEvent[]>;
   countWindow(oemId: string, from: Date, to: Date): Promise<number>;
@@ -30,23 +31,13 @@ export interface EventLogRepository {
 export function createEventLogRepository(connection: Connection): EventLogRepository {
   const model = loggedEventModel(connection);
   const events = () => connection.collection<LoggedEventDoc>(model.collection.collectionName);
-  const sequences = () => connection.collection<LeadSequenceDoc>('lead_sequences');
 
   return {
     async init() {
       await model.init();
     },
 
-    async record(event, now) {
-      const existing = await events().findOne({ _id: event.id });
-      if (existing !== null) return existing;
-      // A lead's events are consumed from one partition, one at a time, so this counter is never
-      // raced for one lead; a crash after the increment leaves a gap, which ordering does not mind.
-      const counter = await sequences().findOneAndUpdate(
-        { _id: `${event.oemId}:${event.leadId}` },
-        { $inc: { seq: 1 } },
-        { upsert: true, returnDocument: 'after' },
-      );
+    async record(event, seq, now) {
       const doc: LoggedEventDoc = {
         _id: event.id,
         oemId: event.oemId,
@@ -54,7 +45,7 @@ export function createEventLogRepository(connection: Connection): EventLogReposi
         ...(event.dealerId === undefined ? {} : { dealerId: event.dealerId }),
         type: event.type,
         occurredAt: new Date(event.occurredAt),
-        seq: counter?.seq ?? 0,
+        seq,
         recordedAt: now,
         body: JSON.stringify(event),
       };

@@ -10,7 +10,11 @@ export interface LoggedEventDoc {
   dealerId?: string;
   type: PublicEventType;
   occurredAt: Date;
-  /** Position of the event among its lead's events, in the order the public stream carried them. */
+  /**
+   * Position of the event among its lead's events: its offset on the public topic. The topic is keyed
+   * by lead, so all of a lead's events share one partition and their offsets order them. (Topics are
+   * never repartitioned; a breaking change is a new topic.)
+   */
   seq: number;
   recordedAt: Date;
   /** The exact JSON body sent to receivers, so a replay is byte for byte the original delivery. */
@@ -41,10 +45,4 @@ export function loggedEventModel(connection: Connection): Model<LoggedEventDoc> 
   return (
     connection.models.WebhookEvent ?? connection.model<LoggedEventDoc>('WebhookEvent', LoggedEventSchema)
   );
-}
-
-/** Per-lead counters that number a lead's events (`_id` = `${oemId}:${leadId}`). */
-export interface LeadSequenceDoc {
-  _id: string;
-  seq: number;
 }

@@ -45,9 +45,9 @@ export function createSubscriptionRepository(connection: Connection): Subscripti
     async create(doc) {
       await connection.collection<SubscriptionDoc>(model.collection.collectionName).insertOne(doc);
     },
-    get: ({ owner, id }) => model.findOne({ _id: id, owner }).lean<StoredSubscription>(),
+    get: ({ owner, id }) => model.findOne({ _id: id, owner }).lean<StoredSubscription>().exec(),
     list: (owner, limit) =>
-      model.find({ owner }).sort({ createdAt: -1, _id: 1 }).limit(limit).lean<StoredSubscription[]>(),
+      model.find({ owner }).sort({ createdAt: -1, _id: 1 }).limit(limit).lean<StoredSubscription[]>().exec(),
     async update({ owner, id }, changes, now) {
       const $set: Record<string, unknown> = { updatedAt: now };
       const $unset: Record<string, ''> = {};
@@ -64,7 +64,8 @@ export function createSubscriptionRepository(connection: Connection): Subscripti
         .findOneAndUpdate({ _id: id, owner }, Object.keys($unset).length > 0 ? { $set, $unset } : { $set }, {
           returnDocument: 'after',
         })
-        .lean<StoredSubscription>();
+        .lean<StoredSubscription>()
+        .exec();
     },
     setSecrets: ({ owner, id }, secrets, now) =>
       model
@@ -73,13 +74,14 @@ export function createSubscriptionRepository(connection: Connection): Subscripti
           { $set: { secrets, updatedAt: now } },
           { returnDocument: 'after' },
         )
-        .lean<StoredSubscription>(),
+        .lean<StoredSubscription>()
+        .exec(),
     async delete({ owner, id }) {
       const result = await model.deleteOne({ _id: id, owner });
       return result.deletedCount === 1;
     },
-    byId: (id) => model.findOne({ _id: id }).lean<StoredSubscription>(),
-    activeForOem: (oemId) => model.find({ oemId, status: 'active' }).lean<StoredSubscription[]>(),
+    byId: (id) => model.findOne({ _id: id }).lean<StoredSubscription>().exec(),
+    activeForOem: (oemId) => model.find({ oemId, status: 'active' }).lean<StoredSubscription[]>().exec(),
     async disable(id, reason, now) {
       const result = await model.updateOne(
         { _id: id, status: 'active' },
