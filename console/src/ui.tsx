@@ -275,9 +275,13 @@ function initialValues(schema: JsonSchema, initial: Record<string, unknown> = {}
       );
     } else if (typeOf(prop) === 'boolean') values[key] = given === true;
     else if (prop.format === 'date-time')
-      values[key] = toLocalInput(
-        typeof given === 'string' ? new Date(given) : new Date(Date.now() + 24 * 3600_000),
-      );
+      // An optional time starts empty (the service defaults it, e.g. to now); a required one a day ahead.
+      values[key] =
+        typeof given === 'string'
+          ? toLocalInput(new Date(given))
+          : schema.required?.includes(name) === true
+            ? toLocalInput(new Date(Date.now() + 24 * 3600_000))
+            : '';
     else if (given === undefined || given === null) values[key] = '';
     else if (Array.isArray(given) && prop.items !== undefined && typeOf(prop.items) !== 'object')
       values[key] = given.join(', ');
@@ -433,11 +437,13 @@ export function SchemaForm({
         );
       }}
     >
-      <SchemaFields
-        schema={schema}
-        values={values}
-        set={(k, v) => setValues((old) => ({ ...old, [k]: v }))}
-      />
+      <div className="cols">
+        <SchemaFields
+          schema={schema}
+          values={values}
+          set={(k, v) => setValues((old) => ({ ...old, [k]: v }))}
+        />
+      </div>
       <div className="row">
         <button type="submit" disabled={state.busy}>
           {submitLabel}

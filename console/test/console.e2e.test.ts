@@ -288,6 +288,12 @@ describe('the console in a browser', () => {
     await page.click('form.demo button[type=submit]');
     await page.waitForSelector('[data-testid=who]');
     expect(await page.textContent('[data-testid=who]')).toContain('oem_operator');
+    // Chinese by default, English one click away, and back.
+    expect(await page.textContent('nav.sidebar')).toContain('线索查询');
+    await page.click('header.topbar button:has-text("English")');
+    await page.waitForSelector('nav.sidebar a:has-text("Lead search")');
+    await page.click('header.topbar button:has-text("中文")');
+    await page.waitForSelector('nav.sidebar a:has-text("线索查询")');
 
     await page.goto(`${web?.url}/ops/leads`);
     await page.waitForSelector(
