@@ -7,6 +7,7 @@ import { normaliseCustomer, type NormalisedLead } from '../domain/normalise.js';
 import { outcomeEnvelope, outcomeEventId, type Outcome } from '../domain/outcome-events.js';
 import { evaluateValidity, type ValidityRuleSet } from '../domain/validity.js';
 import { matchVehicle } from '../domain/vehicle-catalogue.js';
+import { cachedPerOem } from './settings-cache.js';
 import type { DedupRuleRepository } from '../repositories/dedup-rule.repository.js';
 import type { LeadRepository } from '../repositories/lead.repository.js';
 import {
@@ -31,6 +32,8 @@ export interface LeadReceivedDeps {
   customerKeySecret: string;
   validityRules: ValidityRuleSet;
   outcomes?: Counter<'outcome'>;
+  /** How long an instance reuses an OEM's dedup rules and catalogue; default 2 s, 0 to read every time. */
+  settingsTtlMs?: number;
 }
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
@@ -153,17 +156,28 @@ export function createLeadReceivedHandler(deps: LeadReceivedDeps) {
     envelope: EnvelopeOf<'lead.received'>,
     lead: NormalisedLead,
     ctx: MessageContext,
+    recordedOutcome: Promise<Outcome | undefined> = findRecorded(envelope),
   ) {
-    const { oemId, data } = envelope;
-    const own = await deps.leads.get(oemId, data.leadId);
-    const recorded =
-      own === undefined
-        ? await deps.touchpoints.get(oemId, data.leadId).then((t) => t && mergedOutcome(t))
-        : leadOutcome(own);
+    const recorded = await recordedOutcome;
     if (recorded === undefined) return false;
     await publish(envelope, lead, recorded, ctx);
     return true;
   }
+
+  /** The outcome recorded for the lead id: its pool entry or its touchpoint (both read at once). */
+  async function findRecorded(envelope: EnvelopeOf<'lead.received'>): Promise<Outcome | undefined> {
+    const { oemId, data } = envelope;
+    const [own, merged] = await Promise.all([
+      deps.leads.get(oemId, data.leadId),
+      deps.touchpoints.get(oemId, data.leadId),
+    ]);
+    if (own !== undefined) return leadOutcome(own);
+    return merged === undefined ? undefined : mergedOutcome(merged);
+  }
+
+  const ttl = deps.settingsTtlMs ?? 2_000;
+  const rules = cachedPerOem(ttl, (oemId) => deps.rules.get(oemId));
+  const catalogues = cachedPerOem(ttl, (oemId) => deps.catalogues.get(oemId));
 
   return async function handleLeadReceived(
     envelope: EnvelopeOf<'lead.received'>,
@@ -173,10 +187,27 @@ export function createLeadReceivedHandler(deps: LeadReceivedDeps) {
     const data = envelope.data;
     const lead = normaliseCustomer(data.customer, deps.customerKeySecret);
 
-    if (await republishRecorded(envelope, lead, ctx)) return;
+    const validity = evaluateValidity(lead, deps.validityRules);
+    // The hot path reads in one round trip: the lead's own record (a redelivery), the OEM's settings
+    // and the customer's candidates on every key the lead has (the rule's keys are applied after).
+    const allHashes: Partial<Record<MatchKey, string>> = {
+      ...(lead.contact.mobileHash === undefined ? {} : { mobile: lead.contact.mobileHash }),
+      ...(lead.contact.emailHash === undefined ? {} : { email: lead.contact.emailHash }),
+      ...(lead.contact.phoneHash === undefined ? {} : { phone: lead.contact.phoneHash }),
+    };
+    const recordedOutcome = findRecorded(envelope);
+    const prefetch = validity.valid
+      ? Promise.all([
+          rules(oemId),
+          catalogues(oemId),
+          deps.leads.findCandidates(oemId, allHashes, data.leadId),
+        ])
+      : undefined;
+    // Settle the prefetch even when the redelivery path returns first, so no rejection goes unhandled.
+    prefetch?.catch(() => undefined);
+    if (await republishRecorded(envelope, lead, ctx, recordedOutcome)) return;
 
     const decidedAt = new Date();
-    const validity = evaluateValidity(lead, deps.validityRules);
     const fired: FiredRuleDoc[] = validity.fired.map((r) => ({
       ruleId: r.ruleId,
       kind: r.kind,
@@ -224,7 +255,8 @@ export function createLeadReceivedHandler(deps: LeadReceivedDeps) {
       return;
     }
 
-    const [rule, catalogue] = await Promise.all([deps.rules.get(oemId), deps.catalogues.get(oemId)]);
+    if (prefetch === undefined) throw new Error('unreachable: valid leads prefetch their settings');
+    const [rule, catalogue, firstCandidates] = await prefetch;
     const match = matchVehicle(catalogue, data.intent);
     const vehicle: VehicleDoc = {
       ...(match.series === undefined ? {} : { series: match.series }),
@@ -269,7 +301,8 @@ export function createLeadReceivedHandler(deps: LeadReceivedDeps) {
     }
 
     for (let round = 1; round <= MAX_ROUNDS; round += 1) {
-      const candidates = await deps.leads.findCandidates(oemId, hashes, data.leadId);
+      const candidates =
+        round === 1 ? firstCandidates : await deps.leads.findCandidates(oemId, hashes, data.leadId);
       const decision = decideDedup(rule, receivedAt, candidates);
       if (decision.kind === 'duplicate') {
         if ((await mergeInto(decision.openLeadId, decision.matchedOn)) === 'done') return;
