@@ -1,5 +1,11 @@
 import { sampleEvents } from '@leadflow/contracts/fixtures';
-import { makeEnvelope, type AnyEnvelope, type EventName, type PayloadOf } from '@leadflow/contracts/events';
+import {
+  makeEnvelope,
+  type AnyEnvelope,
+  type EnvelopeInit,
+  type EventName,
+  type PayloadOf,
+} from '@leadflow/contracts/events';
 import type { ChannelRef, DefeatReason, InvalidReason, LeadStatus } from '@leadflow/contracts/common';
 
 // A synthetic lead population with known truth: every lead's channel, model, grade, owner, outcome and
@@ -184,20 +190,28 @@ export function eventsOf(leads: readonly TruthLead[], oemId: string): AnyEnvelop
   return events;
 }
 
-export function eventsOfLead(lead: TruthLead, oemId: string): AnyEnvelope[] {
+/** Builds one envelope; the default validates against the contracts (`makeEnvelope`). */
+export type EnvelopeBuilder = <N extends EventName>(type: N, init: EnvelopeInit<N>) => AnyEnvelope;
+const validated: EnvelopeBuilder = (type, init) => makeEnvelope(type, init) as AnyEnvelope;
+
+export function eventsOfLead(
+  lead: TruthLead,
+  oemId: string,
+  build: EnvelopeBuilder = validated,
+): AnyEnvelope[] {
   const out: AnyEnvelope[] = [];
   const iso = (d: Date) => d.toISOString();
   const add = <N extends EventName>(type: N, at: Date, data: Partial<PayloadOf<N>>, n = 0) => {
     const payload = { ...sampleEvents[type], leadId: lead.leadId, ...data } as Record<string, unknown>;
     for (const [key, value] of Object.entries(payload)) if (value === undefined) delete payload[key];
     out.push(
-      makeEnvelope(type, {
+      build(type, {
         id: `${lead.leadId}:${type}:${n}`,
         oemId,
         correlationId: `gt-${lead.leadId}`,
         occurredAt: at,
         data: payload as PayloadOf<N>,
-      }) as AnyEnvelope,
+      }),
     );
   };
   const intent = { ...sampleEvents['lead.received'].intent, series: lead.model, model: `${lead.model} 2.0` };
