@@ -6,7 +6,11 @@ import { SERVICE_NAME, SERVICE_VERSION } from './config.js';
 import { leadActionsRoutes } from './http/lead-actions.routes.js';
 import { salesActionsRoutes } from './http/sales-actions.routes.js';
 import { timelineRoutes } from './http/timeline.routes.js';
+import { materialsRoutes } from './http/materials.routes.js';
 import { messagesRoutes } from './http/messages.routes.js';
+import { nurtureRoutes } from './http/nurture.routes.js';
+import type { MaterialRepository } from './repositories/material.repository.js';
+import type { JourneyClient } from './temporal/journey-client.js';
 import type { ContactRepository } from './repositories/contact.repository.js';
 import type { MessageRepository } from './repositories/message.repository.js';
 import type { TimelineRepository } from './repositories/timeline.repository.js';
@@ -20,6 +24,8 @@ export interface AppDeps {
   timeline: TimelineRepository;
   contacts: ContactRepository;
   messages: MessageRepository;
+  materials: MaterialRepository;
+  journeys: JourneyClient;
   idempotency: IdempotencyStore;
   readiness?: Record<string, () => Promise<void>>;
 }
@@ -41,5 +47,7 @@ export async function buildApp(deps: AppDeps): Promise<HttpApp> {
   salesActionsRoutes(app, { lifecycle: deps.lifecycle });
   timelineRoutes(app, { timeline: deps.timeline });
   messagesRoutes(app, { lifecycle: deps.lifecycle, contacts: deps.contacts, messages: deps.messages });
+  materialsRoutes(app, { materials: deps.materials });
+  nurtureRoutes(app, { journeys: deps.journeys });
   return app;
 }

@@ -25,10 +25,13 @@ import { DEFAULT_CALENDAR } from './domain/business-calendar.js';
 import { createProviders } from './messaging/providers.js';
 import { createCalendarRepository } from './repositories/calendar.repository.js';
 import { createContactRepository } from './repositories/contact.repository.js';
+import { createMaterialRepository } from './repositories/material.repository.js';
 import { createMessageRepository } from './repositories/message.repository.js';
 import { createTimelineRepository } from './repositories/timeline.repository.js';
 import { createActivities } from './temporal/activities/lifecycle.activities.js';
 import { createMessagingActivities } from './temporal/activities/messaging.activities.js';
+import { createNurtureActivities } from './temporal/activities/nurture.activities.js';
+import { createJourneyClient } from './temporal/journey-client.js';
 import { createLifecycleClient } from './temporal/lifecycle-client.js';
 import { startLifecycleWorker } from './temporal/worker.js';
 
@@ -86,6 +89,7 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
 
     const contacts = createContactRepository({ connection: mongo });
     const messages = createMessageRepository({ connection: mongo });
+    const materials = createMaterialRepository({ connection: mongo });
     const providers = createProviders(config);
     opened.push({ name: 'message-providers', close: () => Promise.resolve(providers.close()) });
 
@@ -126,6 +130,7 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
           providers: providers.byChannel,
           frequencyCap: config.MESSAGE_FREQUENCY_CAP,
         }),
+        ...createNurtureActivities({ materials }),
       },
       logger,
       ...(opts.workflowBundle === undefined ? {} : { workflowBundle: opts.workflowBundle }),
@@ -173,6 +178,8 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
       timeline,
       contacts,
       messages,
+      materials,
+      journeys: createJourneyClient({ client, taskQueue: config.TEMPORAL_TASK_QUEUE }),
       idempotency: createMongoIdempotencyStore(mongo),
       readiness: {
         mongo: () => pingMongo(mongo),

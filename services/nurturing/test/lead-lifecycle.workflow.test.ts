@@ -31,6 +31,7 @@ import {
   stateQuery,
   type LifecycleInput,
 } from '../src/temporal/workflows/lead-lifecycle.definitions.js';
+import { journeyWorkflowId } from '../src/temporal/workflows/nurture-journey.definitions.js';
 import { workflowsPath } from '../src/temporal/worker.js';
 
 // Workflow tests on the time-skipping test server: a 48-hour SLA over a weekend runs in seconds.
@@ -125,10 +126,13 @@ async function withWorker(test: (ctx: Ctx) => Promise<void>): Promise<void> {
       // A workflow left running without its worker would stall the shared test server's time
       // skipping for every later test (its next timer's task could never complete).
       for (const leadId of leadIds) {
-        await env.client.workflow
-          .getHandle(lifecycleWorkflowId(leadId))
-          .terminate('test finished')
-          .catch(() => undefined);
+        // An approved defeat also starts the lead's nurture journey.
+        for (const workflowId of [lifecycleWorkflowId(leadId), journeyWorkflowId(leadId)]) {
+          await env.client.workflow
+            .getHandle(workflowId)
+            .terminate('test finished')
+            .catch(() => undefined);
+        }
       }
     }
   };
@@ -403,11 +407,16 @@ describe('defeat requests', () => {
       expect(result.status).toBe('defeated');
       const final = await handle.result();
       expect(final.status).toBe('defeated');
-      expect(typesOf(ctx.actions)).toEqual([
+      const lifecycle = ctx.actions.filter((a) => a.id.startsWith(`lead-${leadId}-`));
+      expect(typesOf(lifecycle)).toEqual([
         'lead.lifecycle_started',
         'lead.defeat_requested',
         'lead.defeat_approved',
       ]);
+      // The defeated lead entered its nurture journey, a workflow of its own that outlives this one.
+      await waitFor(() => typesOf(ctx.actions).includes('lead.nurture_enrolled'), {
+        description: 'enrolment',
+      });
       expect(eventsOf(ctx.actions)[2]).toMatchObject({
         id: `lead-${leadId}-defeat-1-approved`,
         data: { reason: 'bought_competitor', actor: manager.actor },

@@ -63,10 +63,12 @@ const startedLeads: string[] = [];
 afterAll(async () => {
   // The workflows would otherwise linger on the shared dev server with nobody polling their queue.
   for (const leadId of startedLeads) {
-    await client?.workflow
-      .getHandle(`lead-${leadId}`)
-      .terminate('test finished')
-      .catch(() => undefined);
+    for (const workflowId of [`lead-${leadId}`, `nurture-${leadId}`]) {
+      await client?.workflow
+        .getHandle(workflowId)
+        .terminate('test finished')
+        .catch(() => undefined);
+    }
   }
   await lifecycleEvents?.stop();
   await producer?.disconnect();
@@ -282,7 +284,8 @@ describe('sales actions over HTTP', () => {
         id: `${leadId}:cleansed`,
         oemId,
         correlationId: `corr-${leadId}`,
-        data: { ...sampleEvents['lead.cleansed'], leadId },
+        // Its own customer: an opt-out recorded for another lead's customer must not apply here.
+        data: { ...sampleEvents['lead.cleansed'], leadId, customerId: uniqueName('cust') },
       }),
     );
     await publish(allocated(leadId));
@@ -463,5 +466,150 @@ describe('sales actions over HTTP', () => {
     const response = await send('POST', `/v1/leads/${leadId}/opt-out`, {}, await agentA1());
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ leadId, optedOut: true });
+  });
+});
+
+describe('materials library and nurture journeys over HTTP', () => {
+  const leadId = uniqueName('lead');
+  const operator = () => authHeaders({ roles: ['oem_operator'], oemId });
+  const dcc = () => authHeaders({ roles: ['dcc_manager'], oemId, dealerId });
+  const json = async (method: string, path: string, body: unknown, headers: Record<string, string>) =>
+    fetch(`${service.url}${path}`, {
+      method,
+      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+      body: body === undefined ? null : JSON.stringify(body),
+    });
+
+  it('curates the library: put, list by tag, retire; editors only; bad input is a 400', async () => {
+    const guide = {
+      kind: 'buying_guide',
+      title: 'SUV buying guide',
+      url: 'https://oem.example/guide',
+      tags: ['suv'],
+    };
+    const put = await json('PUT', '/v1/materials/suv-guide-1', guide, await operator());
+    expect(put.status).toBe(200);
+    expect(await put.json()).toMatchObject({ materialId: 'suv-guide-1', active: true, tags: ['suv'] });
+    await json(
+      'PUT',
+      '/v1/materials/sedan-offer',
+      { kind: 'offer', title: 'Sedan offer', url: 'https://oem.example/o', tags: ['sedan'] },
+      await operator(),
+    );
+
+    const list = await fetch(`${service.url}/v1/materials?tag=suv`, { headers: await dcc() });
+    expect(
+      ((await list.json()) as { items: { materialId: string }[] }).items.map((m) => m.materialId),
+    ).toEqual(['suv-guide-1']);
+    expect((await json('PUT', '/v1/materials/x', guide, await dcc())).status).toBe(403);
+    expect(
+      (await json('PUT', '/v1/materials/x', { ...guide, url: 'javascript:alert(1)' }, await operator()))
+        .status,
+    ).toBe(400);
+    expect(
+      (await json('PUT', '/v1/materials/x', { ...guide, kind: 'poster' }, await operator())).status,
+    ).toBe(400);
+    expect((await json('PUT', '/v1/materials/bad%20id', guide, await operator())).status).toBe(400);
+
+    expect((await json('DELETE', '/v1/materials/sedan-offer', undefined, await operator())).status).toBe(204);
+    expect((await json('DELETE', '/v1/materials/sedan-offer-2', undefined, await operator())).status).toBe(
+      404,
+    );
+    const other = await fetch(`${service.url}/v1/materials`, {
+      headers: await authHeaders({ roles: ['oem_operator'], oemId: uniqueName('oem') }),
+    });
+    expect(((await other.json()) as { items: unknown[] }).items).toEqual([]);
+  });
+
+  it('enrols a lead, sends the first material at once, re-verifies; other dealers are kept out', async () => {
+    const guide = {
+      kind: 'buying_guide',
+      title: 'SUV buying guide',
+      url: 'https://oem.example/guide',
+      tags: ['suv'],
+    };
+    expect((await json('PUT', '/v1/materials/suv-guide-1', guide, await operator())).status).toBe(200);
+    await producer.publish(
+      `${prefix}${Topics.cleansing.name}`,
+      makeEnvelope('lead.cleansed', {
+        id: `${leadId}:cleansed`,
+        oemId,
+        correlationId: `corr-${leadId}`,
+        // Its own customer: an opt-out recorded for another lead's customer must not apply here.
+        data: { ...sampleEvents['lead.cleansed'], leadId, customerId: uniqueName('cust') },
+      }),
+    );
+    await waitFor(
+      async () => {
+        const enrol = await json(
+          'POST',
+          `/v1/leads/${leadId}/nurture-journey`,
+          { horizon: '2-6m', tags: ['suv'] },
+          await dcc(),
+        );
+        startedLeads.push(leadId);
+        return enrol.status === 201 ? enrol : undefined;
+      },
+      { description: 'enrolment' },
+    ).then(async (enrol) =>
+      expect(await enrol.json()).toMatchObject({
+        leadId,
+        status: 'active',
+        horizon: '2-6m',
+        reverificationDue: false,
+      }),
+    );
+    const [sent] = await lifecycleEvents.waitFor((e) => e.type === 'lead.nurture_sent' && ofLead(leadId)(e));
+    expect(sent).toMatchObject({
+      data: { materialId: 'suv-guide-1', sequence: 1, channel: 'sms', dealerId },
+    });
+
+    const again = await json('POST', `/v1/leads/${leadId}/nurture-journey`, { horizon: '2-6m' }, await dcc());
+    expect(again.status).toBe(409);
+    const otherDealer = await authHeaders({ roles: ['dcc_manager'], oemId, dealerId: 'D2' });
+    expect(
+      (await fetch(`${service.url}/v1/leads/${leadId}/nurture-journey`, { headers: otherDealer })).status,
+    ).toBe(404);
+    expect(
+      (
+        await json(
+          'POST',
+          `/v1/leads/${leadId}/nurture-journey/reverifications`,
+          { outcome: 'ready' },
+          otherDealer,
+        )
+      ).status,
+    ).toBe(404);
+    expect(
+      (
+        await json(
+          'POST',
+          `/v1/leads/${leadId}/nurture-journey/reverifications`,
+          { outcome: 'maybe' },
+          await dcc(),
+        )
+      ).status,
+    ).toBe(400);
+    const seen = await fetch(`${service.url}/v1/leads/${leadId}/nurture-journey`, {
+      headers: await operator(),
+    });
+    expect(await seen.json()).toMatchObject({ sequence: 1, status: 'active' });
+
+    const archived = await json(
+      'POST',
+      `/v1/leads/${leadId}/nurture-journey/reverifications`,
+      { outcome: 'not_interested' },
+      await dcc(),
+    );
+    expect(archived.status).toBe(200);
+    expect(await archived.json()).toMatchObject({ status: 'archived' });
+    await lifecycleEvents.waitFor((e) => e.type === 'lead.archived' && ofLead(leadId)(e));
+    const late = await json(
+      'POST',
+      `/v1/leads/${leadId}/nurture-journey/hand-back`,
+      { reason: 'customer_request' },
+      await dcc(),
+    );
+    expect(late.status).toBe(409);
   });
 });

@@ -20,11 +20,14 @@ export const LifecycleStatuses = [
   'lost_contact',
   'defeat_requested',
   'defeated',
+  // The nurture journey's statuses (its own workflow, recorded on the same timeline).
+  'nurturing',
+  'archived',
 ] as const;
 export type LifecycleStatus = (typeof LifecycleStatuses)[number];
 
 /** Statuses after which the lifecycle is over: no action is accepted any more. */
-export const ClosedLifecycleStatuses: readonly LifecycleStatus[] = ['defeated', 'won'];
+export const ClosedLifecycleStatuses: readonly LifecycleStatus[] = ['defeated', 'won', 'archived'];
 
 /** True when the lifecycle is over (the workflow completes). */
 export function isClosed(status: LifecycleStatus): boolean {

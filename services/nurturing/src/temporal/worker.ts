@@ -3,6 +3,7 @@ import type { Logger } from '@leadflow/platform/logger';
 import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { LifecycleActivities } from './activities/lifecycle.activities.js';
 import type { MessagingActivities } from './activities/messaging.activities.js';
+import type { NurtureActivities } from './activities/nurture.activities.js';
 
 /** The workflow bundle's entry: the Temporal bundler (webpack + swc) compiles the .ts sources itself. */
 export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
@@ -11,7 +12,7 @@ export interface LifecycleWorkerOptions {
   address: string;
   namespace: string;
   taskQueue: string;
-  activities: LifecycleActivities & MessagingActivities;
+  activities: LifecycleActivities & MessagingActivities & NurtureActivities;
   logger: Logger;
   /** A pre-built bundle (tests share one); otherwise the workflows are bundled from source. */
   workflowBundle?: WorkflowBundleWithSourceMap;

@@ -27,6 +27,7 @@ import {
   type LifecycleInput,
 } from '../../src/temporal/workflows/lead-lifecycle.definitions.js';
 import type { leadLifecycleWorkflow } from '../../src/temporal/workflows/lead-lifecycle.workflow.js';
+import { journeyWorkflowId } from '../../src/temporal/workflows/nurture-journey.definitions.js';
 import { workflowsPath } from '../../src/temporal/worker.js';
 
 // The time-skipping test server shared by a workflow test file: one server and one workflow bundle,
@@ -102,7 +103,7 @@ export function recordingMessaging(messages: OutboundMessage[]): MessagingActivi
 export async function withWorker(
   harness: Harness,
   test: (ctx: Ctx) => Promise<void>,
-  options: { messaging?: MessagingActivities; taskQueue?: string } = {},
+  options: { messaging?: MessagingActivities; taskQueue?: string; activities?: object } = {},
 ): Promise<void> {
   const { env, bundle } = harness;
   const taskQueue = options.taskQueue ?? uniqueTaskQueue('lifecycle');
@@ -123,6 +124,7 @@ export async function withWorker(
         return Promise.resolve();
       },
       ...(options.messaging ?? recordingMessaging(ctx.messages)),
+      ...options.activities,
     },
   });
   const run = async () => {
@@ -131,10 +133,12 @@ export async function withWorker(
     } finally {
       // A workflow left running without its worker would stall the shared server's time skipping.
       for (const leadId of ctx.leadIds) {
-        await env.client.workflow
-          .getHandle(lifecycleWorkflowId(leadId))
-          .terminate('test finished')
-          .catch(() => undefined);
+        for (const workflowId of [lifecycleWorkflowId(leadId), journeyWorkflowId(leadId)]) {
+          await env.client.workflow
+            .getHandle(workflowId)
+            .terminate('test finished')
+            .catch(() => undefined);
+        }
       }
     }
   };

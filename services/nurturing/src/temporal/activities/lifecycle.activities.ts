@@ -29,6 +29,11 @@ export type ProducedEventName =
   | 'lead.won'
   | 'lead.message_sent'
   | 'lead.message_failed'
+  | 'lead.nurture_enrolled'
+  | 'lead.nurture_sent'
+  | 'lead.nurture_reverified'
+  | 'lead.nurture_handed_back'
+  | 'lead.archived'
   | 'lead.reassignment_requested';
 
 /** One event to publish; `id` is `${workflowId}-${step}`, so a retried activity re-sends the same id. */

@@ -8,6 +8,7 @@ import {
   log,
   proxyActivities,
   setHandler,
+  startChild,
   workflowInfo,
 } from '@temporalio/workflow';
 import { appointmentTimes, noShowFollowUpDueAt } from '../../domain/appointments.js';
@@ -81,6 +82,8 @@ import {
   type LifecycleInput,
 } from './lead-lifecycle.definitions.js';
 import type { TemplateId } from '../../domain/message-templates.js';
+import { journeyWorkflowId, NURTURE_JOURNEY_WORKFLOW } from './nurture-journey.definitions.js';
+import type { nurtureJourneyWorkflow } from './nurture-journey.workflow.js';
 
 // One workflow per lead (`lead-${leadId}`): it holds the lifecycle state, runs the first-contact SLA
 // ladder and follow-up due dates as durable timers in business time, and accepts dealer actions as
@@ -517,6 +520,43 @@ export async function leadLifecycleWorkflow(input: LifecycleInput): Promise<Lead
     { validator: (command: DefeatRequestInput) => reject(defeatRequestProblem(state, command)) },
   );
 
+  /**
+   * A defeated lead enters the dealer DCC's nurture journey (requirements §7: defeated leads go to DCC
+   * for re-nurturing), as its own workflow that outlives this one. Monthly cadence: a customer who just
+   * said no is not contacted every two weeks. A journey already running for the lead is left alone.
+   */
+  async function enrolDefeated(
+    detail: DefeatRequestInput['detail'],
+    actor: Actor,
+    correlationId: string,
+  ): Promise<void> {
+    try {
+      await startChild<typeof nurtureJourneyWorkflow>(NURTURE_JOURNEY_WORKFLOW, {
+        workflowId: journeyWorkflowId(state.leadId),
+        parentClosePolicy: 'ABANDON',
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+        args: [
+          {
+            leadId: state.leadId,
+            oemId: state.oemId,
+            dealerId: state.owner.dealerId,
+            reason: 'defeated',
+            horizon: '6-12m',
+            tags: [detail.reason, ...(detail.competitorBrand === undefined ? [] : [detail.competitorBrand])],
+            firstCallAt: now().toISOString(),
+            timeZone: state.calendar.timeZone,
+            enrolledBy: actor,
+            correlationId,
+          },
+        ],
+      });
+    } catch (error) {
+      // WorkflowExecutionAlreadyStartedError (from @temporalio/common, not a dependency of ours).
+      if (!(error instanceof Error && error.name === 'WorkflowExecutionAlreadyStartedError')) throw error;
+      log.info('nurture journey already running; defeated lead not enrolled again', { leadId: state.leadId });
+    }
+  }
+
   setHandler(
     defeatDecisionUpdate,
     async (command): Promise<ActionResult> => {
@@ -600,6 +640,7 @@ export async function leadLifecycleWorkflow(input: LifecycleInput): Promise<Lead
           summary: `defeat request: ${command.decision}`,
         },
       );
+      if (command.decision === 'approve') await enrolDefeated(pending.detail, actor, command.correlationId);
       return { eventIds: events.map((e) => e.id), status: state.status, statusBefore: before, requestId };
     },
     { validator: (command: DefeatDecisionInput) => reject(defeatDecisionProblem(state, command, now())) },
