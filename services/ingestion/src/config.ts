@@ -35,6 +35,11 @@ export const ConfigSchema = Type.Composite([
     PUBLISH_LEASE_MS: Type.Integer({ minimum: 100, default: 5_000 }),
     /** Producer retries before an intake request answers 503 (at least 1: the producer is idempotent). */
     PUBLISH_RETRIES: Type.Integer({ minimum: 1, maximum: 20, default: 3 }),
+    /**
+     * How long a source (by API key) and a channel stay cached per instance. A revocation or channel
+     * change made through another instance takes effect within this time; 0 disables the cache.
+     */
+    LOOKUP_CACHE_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 1_000 }),
     /** Largest spreadsheet upload; larger ones get 413 without being stored. */
     IMPORT_MAX_BYTES: Type.Integer({ minimum: 1024, default: 20 * 1024 * 1024 }),
     /** How often the import runner looks for jobs (uploads also wake it at once). */

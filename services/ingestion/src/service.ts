@@ -56,8 +56,8 @@ export async function startService(
   try {
     const connection = await connectMongo({ url: config.MONGO_URL, dbName: config.MONGO_DB, logger });
     opened.push({ name: 'mongo', close: () => connection.close() });
-    const channels = createChannelRepository(connection);
-    const sources = createSourceRepository(connection);
+    const channels = createChannelRepository(connection, { cacheMs: config.LOOKUP_CACHE_MS });
+    const sources = createSourceRepository(connection, { cacheMs: config.LOOKUP_CACHE_MS });
     const records = createIntakeRecordRepository(connection);
     const traffic = createShowroomTrafficRepository(connection);
     const importJobs = createImportJobRepository(connection);

@@ -4,6 +4,7 @@ import type { TenantFilter } from '@leadflow/platform/mongo';
 import type { Connection } from 'mongoose';
 import type { Channel } from '../domain/channel-rules.js';
 import { channelModel, type ChannelDoc } from './channel.schema.js';
+import { createTtlCache } from './ttl-cache.js';
 
 export type NewChannel = Omit<Channel, never>;
 export type ChannelPatch = Partial<{
@@ -38,8 +39,10 @@ function toChannel(doc: ChannelDoc): StoredChannel {
 }
 
 /** The OEM's channel taxonomy. Every query requires `oemId`. */
-export function createChannelRepository(connection: Connection) {
+export function createChannelRepository(connection: Connection, options: { cacheMs?: number } = {}) {
   const model = channelModel(connection);
+  // Intake reads the lead's channel on every request; see ttl-cache.ts for the staleness bound.
+  const cache = createTtlCache<StoredChannel | undefined>(options.cacheMs ?? 0);
   return {
     init: () => model.init(),
 
@@ -47,6 +50,7 @@ export function createChannelRepository(connection: Connection) {
     async create(channel: NewChannel): Promise<StoredChannel> {
       try {
         const created = await model.create(channel);
+        cache.delete(JSON.stringify([channel.oemId, channel.id]));
         return toChannel(created.toObject());
       } catch (error) {
         if (isDuplicateKeyError(error)) {
@@ -61,9 +65,11 @@ export function createChannelRepository(connection: Connection) {
       return docs.map(toChannel);
     },
 
-    async get(oemId: string, id: string): Promise<StoredChannel | undefined> {
-      const doc = await model.findOne({ oemId, id }).lean();
-      return doc === null ? undefined : toChannel(doc);
+    get(oemId: string, id: string): Promise<StoredChannel | undefined> {
+      return cache.get(JSON.stringify([oemId, id]), async () => {
+        const doc = await model.findOne({ oemId, id }).lean();
+        return doc === null ? undefined : toChannel(doc);
+      });
     },
 
     async getMany(oemId: string, ids: readonly string[]): Promise<Map<string, StoredChannel>> {
@@ -81,6 +87,7 @@ export function createChannelRepository(connection: Connection) {
         if (value === null) $unset[key] = '';
         else $set[key] = value;
       }
+      cache.delete(JSON.stringify([oemId, id]));
       const doc = await model
         .findOneAndUpdate(
           { oemId, id },
@@ -91,6 +98,7 @@ export function createChannelRepository(connection: Connection) {
           { returnDocument: 'after' },
         )
         .lean();
+      cache.delete(JSON.stringify([oemId, id]));
       return doc === null ? undefined : toChannel(doc);
     },
   };

@@ -1,5 +1,6 @@
 import { isDuplicateKeyError } from '@leadflow/platform/kafka';
 import type { Connection } from 'mongoose';
+import { intakeKeyModel } from './intake-key.schema.js';
 import { intakeOutboxModel } from './intake-outbox.schema.js';
 import { intakeRecordModel, type IntakeRecordDoc } from './intake-record.schema.js';
 
@@ -24,6 +25,27 @@ function duplicateIndexes(error: unknown): number[] | undefined {
   return list.every((w) => w.code === 11000 || w.code === 11001) ? list.map((w) => w.index) : undefined;
 }
 
+/** Parallel lookups per pass: enough to hide round trips, few enough not to swamp the pool. */
+const LOOKUP_CONCURRENCY = 32;
+
+/** `fn` over `items`, at most `limit` at a time, results in order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/** The keys that can match another record (`none:<leadId>` placeholders never do). */
+const realKeys = (key: DedupKeys) =>
+  [key.externalKey, key.idempotencyKey].filter((k) => !k.startsWith('none:'));
+
 /**
  * Intake records (the leads, insert-only) and their outbox (leads not yet acknowledged by Kafka).
  *
@@ -36,6 +58,32 @@ function duplicateIndexes(error: unknown): number[] | undefined {
 export function createIntakeRecordRepository(connection: Connection) {
   const records = intakeRecordModel(connection);
   const outbox = intakeOutboxModel(connection);
+  const keys = intakeKeyModel(connection);
+
+  const recordById = async (id: string) =>
+    (await records.collection.findOne<IntakeRecord>({ _id: id as never })) ?? undefined;
+
+  /** Writes the key lookups of records that are stored; repeats are ignored. */
+  const writeKeys = async (list: readonly IntakeRecord[]) => {
+    const docs = list.flatMap((r) => realKeys(r).map((k) => ({ _id: k, leadId: r._id })));
+    if (docs.length === 0) return;
+    try {
+      await keys.collection.insertMany(docs as never[], { ordered: false });
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+    }
+  };
+
+  /** The stored record of a key, through the `_id` lookups only (fast on every backend). */
+  const byKeyLookup = async (key: DedupKeys, self?: string): Promise<IntakeRecord | undefined> => {
+    for (const k of realKeys(key)) {
+      const doc = await keys.collection.findOne<{ leadId: string }>({ _id: k as never });
+      if (doc === null || doc.leadId === self) continue;
+      const record = await recordById(doc.leadId);
+      if (record !== undefined) return record;
+    }
+    return undefined;
+  };
 
   const findByKeys = async (keys: readonly DedupKeys[]): Promise<IntakeRecord[]> => {
     if (keys.length === 0) return [];
@@ -54,22 +102,49 @@ export function createIntakeRecordRepository(connection: Connection) {
       (r) => r._id !== self && (r.externalKey === key.externalKey || r.idempotencyKey === key.idempotencyKey),
     );
 
+  /**
+   * The record a refused insert collided with: by key lookup, else (its writer has not written the
+   * lookup yet, or crashed before) by the unique fields, repairing the lookup.
+   */
+  const collidedWith = async (record: IntakeRecord): Promise<IntakeRecord> => {
+    const fast = await byKeyLookup(record, record._id);
+    if (fast !== undefined) return fast;
+    const slow = matching(await findByKeys([record]), record, record._id);
+    if (slow === undefined) throw new Error(`intake record ${record._id} collided but no match was found`);
+    await writeKeys([slow]);
+    return slow;
+  };
+
   const outboxEntries = (ids: readonly string[], lockedUntil: Date, now: Date) =>
     ids.map((id) => ({ _id: id, lockedUntil, attempts: 1, createdAt: now }));
 
   const dropOutbox = async (ids: readonly string[]) => {
-    if (ids.length > 0) await outbox.collection.deleteMany({ _id: { $in: [...ids] as never[] } });
+    // `_id` equality is pushed down to FerretDB's storage, `$in` is not (it scans the in-flight entries).
+    if (ids.length === 1) await outbox.collection.deleteOne({ _id: ids[0] as never });
+    else if (ids.length > 1) await outbox.collection.deleteMany({ _id: { $in: [...ids] as never[] } });
   };
 
   return {
-    init: () => Promise.all([records.init(), outbox.init()]),
+    init: () => Promise.all([records.init(), outbox.init(), keys.init()]),
 
-    /** The earlier record of the same lead (same externalKey or idempotencyKey), if any. */
-    async findExisting(key: DedupKeys): Promise<IntakeRecord | undefined> {
-      return matching(await findByKeys([key]), key);
+    /**
+     * The earlier record of the same lead (same externalKey or idempotencyKey), if any, found by `_id`
+     * lookups. A record whose key lookup is not written yet is not found here: inserting it again
+     * collides on the unique index, and the collision is resolved with the slow query.
+     */
+    findExisting: (key: DedupKeys) => byKeyLookup(key),
+
+    /**
+     * The earlier records of many keys (a retried batch), in one query on the records' unique fields:
+     * indexed on MongoDB, one scan on FerretDB, either way far cheaper than a thousand lookups.
+     */
+    async findExistingMany(list: readonly DedupKeys[]): Promise<(IntakeRecord | undefined)[]> {
+      const keyed = list.filter((k) => realKeys(k).length > 0);
+      const found = await findByKeys(keyed);
+      return list.map((k) => (realKeys(k).length === 0 ? undefined : matching(found, k)));
     },
 
-    /** Existing records for many keys at once (batch pre-check). */
+    /** Existing records for many keys at once, by the records' unique fields (slow on FerretDB). */
     findByKeys,
 
     /**
@@ -80,15 +155,12 @@ export function createIntakeRecordRepository(connection: Connection) {
       await outbox.collection.insertMany(outboxEntries([record._id], lockedUntil, now) as never[]);
       try {
         await records.collection.insertOne(record as never);
-        return { inserted: true };
       } catch (error) {
         if (!isDuplicateKeyError(error)) throw error;
+        await dropOutbox([record._id]);
+        return { inserted: false, existing: await collidedWith(record) };
       }
-      await dropOutbox([record._id]);
-      const existing = matching(await findByKeys([record]), record, record._id);
-      if (existing === undefined)
-        throw new Error(`intake record ${record._id} collided but no match was found`);
-      return { inserted: false, existing };
+      return { inserted: true };
     },
 
     /**
@@ -117,21 +189,20 @@ export function createIntakeRecordRepository(connection: Connection) {
         failed = indexes;
       }
       if (failed.length === 0) return outcomes;
+      // Keys of the stored ones first, so collisions with items of this very batch resolve fast.
+      const failedSet = new Set(failed);
+      await writeKeys(list.filter((_, i) => !failedSet.has(i)));
       const collided = failed.map((i) => list[i]).filter((r): r is IntakeRecord => r !== undefined);
       await dropOutbox(collided.map((r) => r._id));
-      const existing = await findByKeys(collided);
-      for (const index of failed) {
+      // A retried batch collides on every item: resolve them side by side.
+      await mapLimit(failed, LOOKUP_CONCURRENCY, async (index) => {
         const record = list[index];
-        const match = record === undefined ? undefined : matching(existing, record, record._id);
-        if (match === undefined) throw new Error(`intake record at ${index} collided but no match was found`);
-        outcomes[index] = { inserted: false, existing: match };
-      }
+        if (record !== undefined) outcomes[index] = { inserted: false, existing: await collidedWith(record) };
+      });
       return outcomes;
     },
 
-    async get(id: string): Promise<IntakeRecord | undefined> {
-      return (await records.collection.findOne<IntakeRecord>({ _id: id as never })) ?? undefined;
-    },
+    get: recordById,
 
     /** Which of these leads still wait for Kafka's acknowledgement. */
     async pendingIds(ids: readonly string[]): Promise<Set<string>> {
@@ -163,6 +234,9 @@ export function createIntakeRecordRepository(connection: Connection) {
     /** Kafka acknowledged these leads. */
     markPublished: dropOutbox,
 
+    /** Writes the key lookups of stored records (the publisher does, beside the Kafka send). */
+    writeKeys,
+
     /**
      * Outbox entries whose lease ran out, oldest first, with their records. Entries without a record
      * are orphans of a write that never completed (nothing was acknowledged): they are deleted.
@@ -175,7 +249,10 @@ export function createIntakeRecordRepository(connection: Connection) {
         .toArray();
       if (entries.length === 0) return [];
       const ids = entries.map((e) => String(e._id));
-      const found = await records.collection.find<IntakeRecord>({ _id: { $in: ids as never[] } }).toArray();
+      // One `_id` lookup each: `$in` is not pushed down by FerretDB and would read every record.
+      const found = (await Promise.all(ids.map(recordById))).filter(
+        (r): r is IntakeRecord => r !== undefined,
+      );
       const present = new Set(found.map((r) => r._id));
       await dropOutbox(ids.filter((id) => !present.has(id)));
       return found;

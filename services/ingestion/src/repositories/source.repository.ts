@@ -3,6 +3,7 @@ import { Value } from '@sinclair/typebox/value';
 import type { Connection } from 'mongoose';
 import { VendorAdapterSchema, type VendorAdapter } from '../domain/vendor-mapping.js';
 import { sourceModel, type SourceDoc } from './source.schema.js';
+import { createTtlCache } from './ttl-cache.js';
 
 export interface Source {
   id: string;
@@ -51,17 +52,32 @@ function toSource(doc: SourceDoc): Source {
 }
 
 /** Intake sources and their API key hashes. Tenant queries require `oemId`. */
-export function createSourceRepository(connection: Connection) {
+export function createSourceRepository(connection: Connection, options: { cacheMs?: number } = {}) {
   const model = sourceModel(connection);
-  const get = async (oemId: string, id: string): Promise<Source | undefined> => {
-    const doc = await model.findOne({ _id: id, oemId }).lean();
-    return doc === null ? undefined : toSource(doc);
+  const byId = createTtlCache<Source | undefined>(options.cacheMs ?? 0);
+  const byKey = createTtlCache<Source | undefined>(options.cacheMs ?? 0);
+  const get = (oemId: string, id: string): Promise<Source | undefined> =>
+    byId.get(JSON.stringify([oemId, id]), async () => {
+      const doc = await model.findOne({ _id: id, oemId }).lean();
+      return doc === null ? undefined : toSource(doc);
+    });
+  const invalidate = (source: Source | undefined) => {
+    if (source === undefined) return;
+    byId.delete(JSON.stringify([source.oemId, source.id]));
+    byKey.delete(source.apiKeyId);
+  };
+  const fresh = async (oemId: string, id: string) => {
+    byId.delete(JSON.stringify([oemId, id]));
+    const source = await get(oemId, id);
+    invalidate(source);
+    return source;
   };
   return {
     init: () => model.init(),
 
     async create(source: NewSource): Promise<Source> {
       const { id, adapter, ...rest } = source;
+      byId.delete(JSON.stringify([source.oemId, id]));
       const created = await model.create({
         _id: id,
         ...rest,
@@ -82,21 +98,23 @@ export function createSourceRepository(connection: Connection) {
      * Not tenant-scoped on purpose: authentication runs before the caller's tenant is known; the
      * tenant comes out of the record found.
      */
-    async getByApiKeyId(apiKeyId: string): Promise<Source | undefined> {
-      const doc = await model.findOne({ apiKeyId }).lean();
-      return doc === null ? undefined : toSource(doc);
+    getByApiKeyId(apiKeyId: string): Promise<Source | undefined> {
+      return byKey.get(apiKeyId, async () => {
+        const doc = await model.findOne({ apiKeyId }).lean();
+        return doc === null ? undefined : toSource(doc);
+      });
     },
 
     /** Replaces the vendor adapter (mapping) of a source. */
     async setAdapter(oemId: string, id: string, adapter: VendorAdapter): Promise<Source | undefined> {
       await model.updateOne({ _id: id, oemId }, { $set: { adapterJson: JSON.stringify(adapter) } });
-      return get(oemId, id);
+      return fresh(oemId, id);
     },
 
     /** Idempotent: revoking a revoked source keeps its first revocation time. */
     async revoke(oemId: string, id: string, at: Date): Promise<Source | undefined> {
       await model.updateOne({ _id: id, oemId, revoked: false }, { $set: { revoked: true, revokedAt: at } });
-      return get(oemId, id);
+      return fresh(oemId, id);
     },
   };
 }

@@ -23,12 +23,18 @@ export function createIntakePublisher(deps: IntakePublisherDeps) {
   return async function publishRecords(list: readonly IntakeRecord[]): Promise<void> {
     if (list.length === 0) return;
     const ids = list.map((r) => r._id);
+    // The key lookups are written beside the Kafka send, off the critical path. They only speed up
+    // finding a repeat (a missing one is found by the slower query and repaired), so their failure
+    // must not turn a delivered lead into a 503.
+    const keys = deps.records.writeKeys(list).catch(() => undefined);
     try {
       for (let i = 0; i < list.length; i += CHUNK) {
         const envelopes = list.slice(i, i + CHUNK).map((r) => JSON.parse(r.envelope) as Envelope);
         await deps.publisher.publish(deps.topic, envelopes);
       }
+      await keys;
     } catch (error) {
+      await keys;
       await deps.records.release(ids, deps.now()).catch(() => undefined);
       throw error;
     }

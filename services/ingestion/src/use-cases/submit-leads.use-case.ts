@@ -289,18 +289,21 @@ export function createIntake(deps: IntakeDeps) {
 
     const keys = dedupKeys(caller, sender, submission, 'lead');
     const fingerprint = requestFingerprint('POST', sender.sourceId, submission);
-    const earlier = await deps.records.findExisting(keys);
-    if (earlier !== undefined) {
-      assertSameRequest(earlier, keys, fingerprint);
-      return settleDuplicate(earlier, deps.leaseMs);
-    }
 
+    // No duplicate pre-check: a repeat collides on the record's unique indexes at insert time, which
+    // costs new leads nothing. Only a lead the channel rules refuse is looked up first, so that a
+    // repeat of a lead accepted before its campaign ended still gets its lead id back.
     const channelId = resolveChannelId(submission.channelId, sender.source);
     const channel =
       channelId === undefined ? undefined : await deps.channels.get(caller.principal.oemId, channelId);
     const receivedAt = now();
     const decision = checkChannel(channelId, channel, sender.source, receivedAt);
-    if (!decision.ok) throw channelError(decision);
+    if (!decision.ok) {
+      const earlier = await deps.records.findExisting(keys);
+      if (earlier === undefined) throw channelError(decision);
+      assertSameRequest(earlier, keys, fingerprint);
+      return settleDuplicate(earlier, deps.leaseMs);
+    }
 
     let record: IntakeRecord;
     try {
@@ -430,14 +433,21 @@ export function createIntake(deps: IntakeDeps) {
       pendingDuplicates.push(existing);
     };
 
-    const earlier = await deps.records.findByKeys(candidates.map((c) => c.keys));
-    const fresh: Candidate[] = [];
-    for (const c of candidates) {
-      const match = earlier.find(
-        (r) => r.externalKey === c.keys.externalKey || r.idempotencyKey === c.keys.idempotencyKey,
-      );
-      if (match === undefined) fresh.push(c);
-      else settle(c, match);
+    // As for one lead, repeats are found by the unique indexes at insert rather than by a pre-check.
+    // Except for a retried batch: when its first keyed item is a repeat, the others probably are
+    // too, and looking them up is far cheaper than a thousand inserts refused one by one.
+    let fresh = candidates;
+    const probe = candidates.find(
+      (c) => !c.keys.externalKey.startsWith('none:') || !c.keys.idempotencyKey.startsWith('none:'),
+    );
+    if (probe !== undefined && (await deps.records.findExisting(probe.keys)) !== undefined) {
+      const found = await deps.records.findExistingMany(candidates.map((c) => c.keys));
+      fresh = [];
+      for (const [i, c] of candidates.entries()) {
+        const existing = found[i];
+        if (existing === undefined) fresh.push(c);
+        else settle(c, existing);
+      }
     }
 
     const oemId = caller.principal.oemId;
@@ -447,12 +457,13 @@ export function createIntake(deps: IntakeDeps) {
     const channels = await deps.channels.getMany(oemId, channelIds);
     const receivedAt = now();
     const built: { candidate: Candidate; record: IntakeRecord }[] = [];
+    const refused: { candidate: Candidate; detail: string }[] = [];
     for (const c of fresh) {
       const channelId = resolveChannelId(c.submission.channelId, c.sender.source);
       const channel = channelId === undefined ? undefined : channels.get(channelId);
       const decision = checkChannel(channelId, channel, c.sender.source, receivedAt);
       if (!decision.ok) {
-        reject(c.index, [{ path: `${prefixOf(c.index)}/channelId`, message: decision.detail }]);
+        refused.push({ candidate: c, detail: decision.detail });
         continue;
       }
       try {
@@ -474,6 +485,16 @@ export function createIntake(deps: IntakeDeps) {
         reject(c.index, errors);
       }
     }
+
+    // A refused item may repeat a lead accepted while its channel was still valid.
+    await Promise.all(
+      refused.map(async ({ candidate: c, detail }) => {
+        const earlier = await deps.records.findExisting(c.keys);
+        if (earlier === undefined)
+          reject(c.index, [{ path: `${prefixOf(c.index)}/channelId`, message: detail }]);
+        else settle(c, earlier);
+      }),
+    );
 
     const outcomes = await deps.records.insertMany(
       built.map((b) => b.record),

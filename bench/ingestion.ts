@@ -1,0 +1,277 @@
+/**
+ * Ingestion benchmark: sustained batch intake (leads/s acknowledged by Kafka), single-lead latency at
+ * a fixed offered rate, and a 50,000-row spreadsheet import in bounded memory.
+ *
+ * Uses the servers in KAFKA_BROKERS / MONGO_URL (the test profile: 127.0.0.1:19092, :37017) and starts
+ * one ingestion instance in-process with its own topic prefix and database, driven over real HTTP.
+ *
+ * 1. Batch: `--clients` concurrent callers each POST /v1/leads/batch of `--batch` new leads (each with
+ *    an externalId, as media pushes carry) for `--batch-seconds`. Every accepted lead in a 207 is on
+ *    Kafka (acks=-1) before the answer; the topic's offsets are checked against the count at the end.
+ * 2. Latency: POST /v1/leads open-loop at `--rate` requests/s for `--latency-seconds`; latency is
+ *    measured from each request's scheduled send time, so a stall is not hidden by the schedule.
+ * 3. Import: a `--import-rows`-row CSV through POST /v1/imports, polled to completion; rows/s and the
+ *    process's peak RSS and heap growth while it ran (0 skips it).
+ *
+ * Prints figures and ratios to the targets, writes bench/results/ingestion.json. Never asserts.
+ *
+ *   node --import tsx bench/ingestion.ts [--batch-seconds 20] [--clients 4] [--batch 1000]
+ *     [--rate 200] [--latency-seconds 15] [--import-rows 50000]
+ */
+import { parseArgs } from 'node:util';
+import { readConfig } from '@leadflow/ingestion/config';
+import { startService } from '@leadflow/ingestion/service';
+import { createKafka } from '@leadflow/platform/kafka';
+import { createLogger } from '@leadflow/platform/logger';
+import { authHeaders } from '@leadflow/testkit/tokens';
+import { machine, round, sleep, summarise, table, writeResults } from './lib/stats.js';
+
+const { values: args } = parseArgs({
+  options: {
+    'batch-seconds': { type: 'string', default: '20' },
+    clients: { type: 'string', default: '4' },
+    batch: { type: 'string', default: '1000' },
+    rate: { type: 'string', default: '200' },
+    'latency-seconds': { type: 'string', default: '15' },
+    'import-rows': { type: 'string', default: '50000' },
+  },
+});
+const BATCH_SECONDS = Number(args['batch-seconds']);
+const CLIENTS = Number(args.clients);
+const BATCH = Number(args.batch);
+const RATE = Number(args.rate);
+const LATENCY_SECONDS = Number(args['latency-seconds']);
+const IMPORT_ROWS = Number(args['import-rows']);
+const IMPORT_TIMEOUT_MS = 100_000;
+
+/** The issue's targets on this machine. */
+const TARGETS = { batchLeadsPerSecond: 5_000, latencyP99Ms: 20 };
+
+const log = (msg: string) => process.stderr.write(`[bench:ingestion] ${msg}\n`);
+const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:19092').split(',');
+const mongoUrl = process.env.MONGO_URL ?? 'mongodb://127.0.0.1:37017';
+const suffix = Math.random().toString(16).slice(2, 10);
+const prefix = `bench-in-${suffix}.`;
+const oemId = `bench-oem-${suffix}`;
+
+const service = await startService(
+  readConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'warn',
+    SERVICE_PORT: '0',
+    KAFKA_BROKERS: brokers.join(','),
+    MONGO_URL: mongoUrl,
+    MONGO_DB: `bench_ingestion_${suffix}`,
+    KAFKA_TOPIC_PREFIX: prefix,
+    IMPORT_POLL_MS: '500',
+  }),
+  { logger: createLogger({ service: 'ingestion', version: 'bench', level: 'warn' }) },
+);
+const admin = await authHeaders({ roles: ['oem_admin'], oemId });
+const json = { 'content-type': 'application/json' };
+
+async function post(path: string, body: unknown, headers: Record<string, string>) {
+  const response = await fetch(`${service.url}${path}`, {
+    method: 'POST',
+    headers: { ...json, ...headers },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+const channel = await post(
+  '/v1/channels',
+  { id: 'bench-media', l1: 'oem', l2: 'vertical_media', l3Name: 'Bench media' },
+  admin,
+);
+if (channel.status !== 201) throw new Error(`channel: ${JSON.stringify(channel.body)}`);
+const source = await post('/v1/sources', { name: 'Bench media', defaultChannelId: 'bench-media' }, admin);
+const apiKey = source.body.apiKey as string;
+const asSource = { 'x-api-key': apiKey };
+
+let serial = 0;
+const lead = () => {
+  serial += 1;
+  return {
+    externalId: `bench-${suffix}-${serial}`,
+    customer: { name: '测试客户', mobile: `13${String(100_000_000 + serial).slice(-9)}`, city: '上海' },
+    intent: { series: 'Forester', testDrive: serial % 2 === 0, budget: '20-25万' },
+    utm_source: 'bench',
+  };
+};
+
+// Warm-up: JIT, connections, topic metadata.
+for (let i = 0; i < 3; i += 1)
+  await post('/v1/leads/batch', { leads: Array.from({ length: 50 }, lead) }, asSource);
+for (let i = 0; i < 20; i += 1) await post('/v1/leads', lead(), asSource);
+
+// 1. Sustained batch intake -------------------------------------------------------------------------
+log(`batch: ${CLIENTS} clients × ${BATCH} leads for ${BATCH_SECONDS}s`);
+let acknowledged = 0;
+let batchRequests = 0;
+let batchFailures = 0;
+const batchLatencies: number[] = [];
+const batchStart = performance.now();
+const batchEnd = batchStart + BATCH_SECONDS * 1000;
+await Promise.all(
+  Array.from({ length: CLIENTS }, async () => {
+    while (performance.now() < batchEnd) {
+      const leads = Array.from({ length: BATCH }, lead);
+      const t0 = performance.now();
+      const response = await post('/v1/leads/batch', { leads }, asSource);
+      batchLatencies.push(performance.now() - t0);
+      batchRequests += 1;
+      if (response.status === 207) acknowledged += Number(response.body.accepted);
+      else batchFailures += 1;
+    }
+  }),
+);
+const batchSeconds = (performance.now() - batchStart) / 1000;
+const batchRate = acknowledged / batchSeconds;
+
+// Cross-check with the broker: every acknowledged lead is an event on the intake topic.
+const kafka = createKafka({
+  brokers,
+  clientId: 'bench-ingestion',
+  logger: createLogger({ service: 'bench', version: '0', level: 'warn' }),
+});
+const kafkaAdmin = kafka.admin();
+await kafkaAdmin.connect();
+const offsets = await kafkaAdmin.fetchTopicOffsets(service.intakeTopic);
+const eventsOnTopic = offsets.reduce((sum, p) => sum + Number(p.high), 0);
+await kafkaAdmin.disconnect();
+
+// 2. Single-lead latency at a fixed offered rate -----------------------------------------------------
+log(`latency: POST /v1/leads at ${RATE}/s for ${LATENCY_SECONDS}s`);
+const latencies: number[] = [];
+let latencyFailures = 0;
+const total = RATE * LATENCY_SECONDS;
+const interval = 1000 / RATE;
+const latencyStart = performance.now();
+const inFlight: Promise<void>[] = [];
+for (let i = 0; i < total; i += 1) {
+  const scheduled = latencyStart + i * interval;
+  const wait = scheduled - performance.now();
+  if (wait > 1) await sleep(wait);
+  inFlight.push(
+    post('/v1/leads', lead(), asSource).then((response) => {
+      if (response.status === 202) latencies.push(performance.now() - scheduled);
+      else latencyFailures += 1;
+    }),
+  );
+}
+await Promise.all(inFlight);
+const achievedRate = total / ((performance.now() - latencyStart) / 1000);
+const latency = summarise(latencies);
+
+// 3. A 50,000-row spreadsheet import -----------------------------------------------------------------
+let importResult: Record<string, unknown> | undefined;
+if (IMPORT_ROWS > 0) {
+  log(`import: ${IMPORT_ROWS}-row CSV`);
+  const lines = ['客户姓名,手机号码,城市,意向车型,是否试驾,外部编号'];
+  for (let i = 0; i < IMPORT_ROWS; i += 1) {
+    lines.push(
+      `客户${i},15${String(100_000_000 + i).slice(-9)},北京,Outback,${i % 2 ? '是' : '否'},imp-${suffix}-${i}`,
+    );
+  }
+  const csv = Buffer.from(`${lines.join('\r\n')}\r\n`);
+  const form = new FormData();
+  form.append('file', new Blob([new Uint8Array(csv)]), 'bench.csv');
+  const memoryBefore = process.memoryUsage();
+  let peakRss = memoryBefore.rss;
+  let peakHeap = memoryBefore.heapUsed;
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    peakRss = Math.max(peakRss, m.rss);
+    peakHeap = Math.max(peakHeap, m.heapUsed);
+  }, 100);
+  const importStart = performance.now();
+  const uploaded = await fetch(`${service.url}/v1/imports?channelId=bench-media`, {
+    method: 'POST',
+    headers: admin,
+    body: form,
+  });
+  const job = (await uploaded.json()) as { id: string };
+  let status: Record<string, unknown> = {};
+  while (performance.now() - importStart < IMPORT_TIMEOUT_MS) {
+    await sleep(500);
+    const response = await fetch(`${service.url}/v1/imports/${job.id}`, { headers: admin });
+    status = (await response.json()) as Record<string, unknown>;
+    if (status.status === 'completed' || status.status === 'failed') break;
+  }
+  clearInterval(sampler);
+  const importSeconds = (performance.now() - importStart) / 1000;
+  const progress = status.progress as { rowsProcessed: number } | undefined;
+  importResult = {
+    rows: IMPORT_ROWS,
+    fileBytes: csv.length,
+    status: status.status,
+    counts: status.counts,
+    rowsProcessed: progress?.rowsProcessed ?? 0,
+    seconds: round(importSeconds, 1),
+    rowsPerSecond: round((progress?.rowsProcessed ?? 0) / importSeconds, 0),
+    peakRssMiB: round(peakRss / 2 ** 20, 1),
+    rssGrowthMiB: round((peakRss - memoryBefore.rss) / 2 ** 20, 1),
+    heapGrowthMiB: round((peakHeap - memoryBefore.heapUsed) / 2 ** 20, 1),
+  };
+}
+
+await service.close();
+
+const batchLatency = summarise(batchLatencies);
+const results = {
+  machine: machine(),
+  targets: TARGETS,
+  batch: {
+    clients: CLIENTS,
+    batchSize: BATCH,
+    seconds: round(batchSeconds, 1),
+    requests: batchRequests,
+    failures: batchFailures,
+    leadsAcknowledged: acknowledged,
+    eventsOnTopic,
+    leadsPerSecond: round(batchRate, 0),
+    ratioToTarget: round(batchRate / TARGETS.batchLeadsPerSecond, 2),
+    requestLatencyMs: batchLatency,
+  },
+  latency: {
+    offeredRate: RATE,
+    achievedRate: round(achievedRate, 1),
+    seconds: LATENCY_SECONDS,
+    failures: latencyFailures,
+    ...latency,
+    p99RatioToTarget: round(latency.p99 / TARGETS.latencyP99Ms, 2),
+  },
+  import: importResult,
+};
+
+process.stdout.write(
+  `\nIngestion benchmark (${String(results.machine.cores)} cores, load ${String(results.machine.loadAverage1m)})\n\n${table(
+    [
+      ['figure', 'measured', 'target', 'ratio'],
+      [
+        'batch intake, leads/s (Kafka-acked)',
+        round(batchRate, 0),
+        `≥ ${TARGETS.batchLeadsPerSecond}`,
+        results.batch.ratioToTarget,
+      ],
+      [`single lead p50 ms @ ${RATE}/s`, round(latency.p50, 1), '', ''],
+      [
+        `single lead p99 ms @ ${RATE}/s`,
+        round(latency.p99, 1),
+        `< ${TARGETS.latencyP99Ms}`,
+        results.latency.p99RatioToTarget,
+      ],
+      ['single lead achieved req/s', round(achievedRate, 1), RATE, round(achievedRate / RATE, 2)],
+      ...(importResult === undefined
+        ? []
+        : [
+            [`import ${IMPORT_ROWS} rows, rows/s`, Number(importResult.rowsPerSecond), '', ''],
+            ['import peak RSS growth MiB', Number(importResult.rssGrowthMiB), '', ''],
+          ]),
+    ],
+  )}\n\nbatch: ${acknowledged} leads acknowledged in ${batchRequests} requests (${batchFailures} failed), ` +
+    `${eventsOnTopic} events on the topic (incl. warm-up and latency leads: see JSON)\n`,
+);
+log(`results written to ${writeResults('ingestion', results)}`);
+process.exit(0);
