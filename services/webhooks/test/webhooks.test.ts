@@ -26,7 +26,7 @@ import { authHeaders, type TestTokenOptions } from '@leadflow/testkit/tokens';
 import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readConfig } from '../src/config.js';
-import { SUBSCRIPTION_CACHE_MS } from '../src/dispatch/dispatcher.js';
+import { SUBSCRIPTION_CACHE_MS } from '../src/repositories/subscription.repository.js';
 import { parseSignatureHeader, verifySignature, WebhookHeaders } from '../src/domain/signature.js';
 import { startService, type RunningWebhooks } from '../src/service.js';
 import { startReceiver, type Receiver, type ReceivedRequest } from './receiver.js';
@@ -45,6 +45,8 @@ const base = Date.parse('2025-03-03T01:00:00.000Z');
 const at = (minute: number) => new Date(base + minute * 60_000);
 /** Waits on a shared, loaded 2-core machine: generous, since they only bound a failure. */
 const LONG = { timeoutMs: 60_000 };
+/** Instances trust what they read about subscriptions for SUBSCRIPTION_CACHE_MS: changes apply after it. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, SUBSCRIPTION_CACHE_MS + 200));
 
 const integrator1: TestTokenOptions = { roles: ['integrator'], oemId: oem1, sub: 'media-site-1' };
 const integrator1b: TestTokenOptions = { roles: ['integrator'], oemId: oem1, sub: 'media-site-2' };
@@ -160,6 +162,7 @@ beforeAll(async () => {
 
   // The failing subscription starts its 45-second retry window first; the last test checks it.
   await subscribe('f', integrator1, { url: receivers.f.url, eventTypes: ['lead.won'] });
+  await settle();
   await publish(event('lead.won', oem1, lead('F'), 1));
 });
 
@@ -275,6 +278,7 @@ describe('subscriptions over HTTP', () => {
     });
     await subscribe('c', integrator2, { url: receivers.c.url });
     await subscribe('d', dealerDms, { url: receivers.d.url });
+    await settle();
 
     const d = await api('GET', `/v1/webhooks/subscriptions/${subs.d!.id}`, dealerDms);
     expect(d.body).toMatchObject({
@@ -589,8 +593,7 @@ describe('deliveries', { timeout: 180_000 }, () => {
     expect(rotated.status).toBe(201);
     const fresh = rotated.body.secret as string;
     expect(fresh).not.toBe(previous);
-    // Each instance trusts a subscription it read for SUBSCRIPTION_CACHE_MS: the rotation applies after it.
-    await new Promise((resolve) => setTimeout(resolve, SUBSCRIPTION_CACHE_MS + 200));
+    await settle();
     expect((rotated.body.subscription as { secrets: unknown[] }).secrets).toHaveLength(2);
     const stored = await api('GET', `/v1/webhooks/subscriptions/${subs.a!.id}`, integrator1);
     expect(stored.body.secrets).toHaveLength(2);
@@ -617,7 +620,7 @@ describe('deliveries', { timeout: 180_000 }, () => {
       overlapSeconds: 0,
     });
     const newest = cut.body.secret as string;
-    await new Promise((resolve) => setTimeout(resolve, SUBSCRIPTION_CACHE_MS + 200));
+    await settle();
     const next = lead('L8b');
     await publish(event('lead.won', oem1, next, 51));
     const [late] = await waitFor(() => {
@@ -651,8 +654,12 @@ describe('deliveries', { timeout: 180_000 }, () => {
     for (const request of receivers.f.requests) expect(parsed(request).type).toBe('lead.won');
 
     // The first delivery failed for good; the others (later lead.won events) ended with the subscription.
-    const log = await api('GET', `/v1/webhooks/subscriptions/${f.id}/deliveries`, integrator1);
-    const ended = log.body.items as { eventId: string; state: string; reason?: string }[];
+    // (A delivery enqueued in the second before the fan-out saw the disable is cancelled when picked.)
+    const ended = await waitFor(async () => {
+      const log = await api('GET', `/v1/webhooks/subscriptions/${f.id}/deliveries`, integrator1);
+      const items = log.body.items as { eventId: string; state: string; reason?: string }[];
+      return items.every((d) => d.state !== 'pending') && items;
+    }, LONG);
     expect(ended.find((d) => d.eventId === `${lead('F')}:lead.won:1`)).toMatchObject({
       state: 'failed',
       reason: expect.stringContaining('no successful delivery'),
@@ -665,6 +672,7 @@ describe('deliveries', { timeout: 180_000 }, () => {
     expect((await api('GET', '/v1/webhooks/notifications', integrator1b)).body.items).toEqual([]);
 
     // Disabled: new events are not enqueued for it, and a replay is refused until it is enabled.
+    await settle();
     const leadId = lead('F2');
     await publish(event('lead.won', oem1, leadId, 60));
     await waitFor(() => receivers.a.delivered().some((r) => parsed(r).leadId === leadId), LONG);

@@ -9,7 +9,11 @@ import { parsePublicRecord } from '../domain/public-stream.js';
 import { matches } from '../domain/subscription-filter.js';
 import type { DeliveryRepository, NewDelivery } from '../repositories/delivery.repository.js';
 import type { EventLogRepository, LoggedEvent } from '../repositories/event-log.repository.js';
-import type { StoredSubscription, SubscriptionRepository } from '../repositories/subscription.repository.js';
+import {
+  createCachedSubscriptions,
+  type StoredSubscription,
+  type SubscriptionRepository,
+} from '../repositories/subscription.repository.js';
 
 export interface FanOutDeps {
   events: EventLogRepository;
@@ -53,6 +57,8 @@ export function newDelivery(
  */
 export function createFanOutHandler(deps: FanOutDeps) {
   const now = deps.now ?? (() => new Date());
+  // A new subscription therefore starts receiving within SUBSCRIPTION_CACHE_MS of its creation.
+  const subscriptions = createCachedSubscriptions(deps.subscriptions);
   return async function handle(
     envelope: Envelope,
     ctx: Pick<MessageContext, 'logger' | 'offset'>,
@@ -60,7 +66,7 @@ export function createFanOutHandler(deps: FanOutDeps) {
     const event = envelope.data as PublicLeadEventV1;
     const at = now();
     const logged = await deps.events.record(event, Number(ctx.offset), at);
-    const targets = (await deps.subscriptions.activeForOem(event.oemId)).filter((s) => matches(s, event));
+    const targets = (await subscriptions.activeForOem(event.oemId)).filter((s) => matches(s, event));
     const created = await deps.deliveries.enqueue(targets.map((s) => newDelivery(s, logged, at)));
     if (created > 0) deps.onEnqueued();
     ctx.logger.debug({ subscriptions: targets.length, created }, 'public event fanned out');

@@ -3,9 +3,18 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import { isDelivered, nextAttempt, type RetryPolicy } from '../domain/retry-schedule.js';
 import { liveSecrets, type SecretBox } from '../domain/secrets.js';
 import { signatureHeader, WebhookHeaders } from '../domain/signature.js';
-import type { ScheduledDelivery, DeliveryRepository } from '../repositories/delivery.repository.js';
+import { dueHeads } from '../domain/lane-order.js';
+import type {
+  DeliveryRepository,
+  ScheduledDelivery,
+  ScheduleEntry,
+} from '../repositories/delivery.repository.js';
 import type { NotificationRepository } from '../repositories/notification.repository.js';
-import type { StoredSubscription, SubscriptionRepository } from '../repositories/subscription.repository.js';
+import {
+  createCachedSubscriptions,
+  type StoredSubscription,
+  type SubscriptionRepository,
+} from '../repositories/subscription.repository.js';
 import type { Sender } from './http-sender.js';
 
 export interface DispatcherOptions {
@@ -26,9 +35,6 @@ export interface DispatcherOptions {
   registry?: Registry;
   now?: () => Date;
 }
-
-/** How long an instance trusts the subscription it read (status, URL, secrets). */
-export const SUBSCRIPTION_CACHE_MS = 1_000;
 
 export interface Dispatcher {
   start(): void;
@@ -73,9 +79,10 @@ function dispatchMetrics(registry: Registry | undefined) {
  * insert), with a lease after which a crashed owner's attempt is taken over. In-process, a wake-up
  * after each enqueue and each finished delivery keeps latency far below the poll interval.
  *
- * Ordering: a delivery is sent only while it is the head of its lane (subscription × lead, lowest
- * event sequence). A follower that finds its head still pending is deferred to the head's next
- * attempt; when a head ends (delivered, failed or cancelled) it pulls the next delivery forward.
+ * Ordering: each poll reads the schedule once and sends only the heads of their lanes (subscription
+ * × lead, lowest event sequence; `dueHeads`). A lead's events are scheduled in order (fan-out is
+ * serial per lead) and leave the schedule only once their outcome is recorded, so a follower cannot
+ * be picked while an earlier event of its lead is still scheduled, on any instance.
  */
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const { deliveries, subscriptions, notifications, secretBox, send, policy } = options;
@@ -106,27 +113,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     });
   }
 
-  // Subscriptions change rarely and are read by every attempt: each instance keeps them for a second.
-  // A disable, deletion or secret rotation therefore takes effect within SUBSCRIPTION_CACHE_MS.
-  const subscriptionCache = new Map<string, { at: number; value: Promise<StoredSubscription | null> }>();
-  function subscriptionOf(id: string, fresh = false): Promise<StoredSubscription | null> {
-    const cached = subscriptionCache.get(id);
-    if (!fresh && cached !== undefined && Date.now() - cached.at < SUBSCRIPTION_CACHE_MS) return cached.value;
-    const value = subscriptions.byId(id);
-    subscriptionCache.set(id, { at: Date.now(), value });
-    value.catch(() => subscriptionCache.delete(id));
-    if (subscriptionCache.size > 10_000) subscriptionCache.clear();
-    return value;
-  }
-
-  /** Makes the next delivery of the lane due now, once the head has ended. */
-  async function advanceLane(delivery: ScheduledDelivery): Promise<void> {
-    const next = await deliveries.laneHead(delivery.subscriptionId, delivery.leadId);
-    if (next !== null && next.nextAttemptAt.getTime() > now().getTime()) {
-      await deliveries.setNextAttemptAt(next._id, now());
-    }
-    if (next !== null) wake();
-  }
+  const cached = createCachedSubscriptions(subscriptions);
+  const subscriptionOf = (id: string, fresh = false) => cached.byId(id, fresh);
 
   async function disableSubscription(
     subscription: StoredSubscription,
@@ -175,27 +163,14 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     });
     await deliveries.finish(delivery._id, state, fields, at);
     metrics?.ended.inc({ state });
-    await advanceLane(delivery);
+    wake();
   }
 
   /** One pass over a due delivery; true when it moved (sent, ended), false when it had to wait. */
-  async function attempt(candidate: ScheduledDelivery): Promise<boolean> {
-    const head = await deliveries.laneHead(candidate.subscriptionId, candidate.leadId);
-    if (head === null || head._id !== candidate._id) {
-      if (head === null) return false;
-      // Wait for the head; re-check afterwards in case it ended meanwhile (then pull this forward).
-      await deliveries.setNextAttemptAt(
-        candidate._id,
-        new Date(Math.max(head.nextAttemptAt.getTime(), now().getTime())),
-      );
-      const again = await deliveries.laneHead(candidate.subscriptionId, candidate.leadId);
-      if (again?._id === candidate._id) {
-        await deliveries.setNextAttemptAt(candidate._id, now());
-        wake();
-      }
-      return false;
-    }
-
+  async function attempt(entry: ScheduleEntry): Promise<boolean> {
+    // Fresh, with its body: the snapshot it was picked from may be a moment old.
+    const candidate = await deliveries.scheduled(entry._id);
+    if (candidate === null) return false;
     let subscription = await subscriptionOf(candidate.subscriptionId);
     // Never cancel on cached knowledge: the subscription may have been re-enabled a moment ago.
     if (subscription === null || subscription.status !== 'active')
@@ -222,7 +197,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         { ...(claim.ended.reason === undefined ? {} : { reason: claim.ended.reason }) },
         now(),
       );
-      await advanceLane(candidate);
+      wake();
       return true;
     }
     const { attempt: claimed } = claim;
@@ -241,7 +216,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         { ...(ended.reason === undefined ? {} : { reason: ended.reason }) },
         now(),
       );
-      await advanceLane(candidate);
+      wake();
       return true;
     }
     const secrets = liveSecrets(subscription.secrets, startedAt).map((s) => secretBox.open(s.sealed));
@@ -298,7 +273,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         metrics?.latency.observe(Math.max(0, (endedAt.getTime() - candidate.occurredAt.getTime()) / 1000));
       }
       dlog.debug({ status: result.status, durationMs: result.durationMs }, 'webhook delivered');
-      await advanceLane(candidate);
+      wake();
       return true;
     }
 
@@ -345,33 +320,30 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     metrics?.ended.inc({ state: 'failed' });
     dlog.warn({ status: result.status, error: result.error, reason }, 'webhook delivery given up');
     await disableSubscription(subscription, candidate, reason);
-    await advanceLane(candidate);
+    wake();
     return true;
   }
 
   async function tick(): Promise<void> {
     const free = options.concurrency - inFlight.size;
     if (free <= 0) return;
-    // Over-fetch: some candidates are in flight here or wait behind their lane's head.
-    const due = await deliveries.due(now(), free + inFlight.size + 16);
-    for (const candidate of due) {
-      if (inFlight.size >= options.concurrency) break;
-      if (inFlight.has(candidate._id)) continue;
+    const heads = dueHeads(await deliveries.snapshot(), now(), free, new Set(inFlight.keys()));
+    for (const head of heads) {
       // A pass that made progress wakes the loop (the lane's next delivery may be due); one that had
       // to wait does not, so a lane blocked behind another instance's attempt never spins.
-      const work = attempt(candidate)
+      const work = attempt(head)
         .then(
           (progressed) => progressed,
           (error: unknown) => {
-            log.error({ err: error, deliveryId: candidate._id }, 'delivery attempt crashed');
+            log.error({ err: error, deliveryId: head._id }, 'delivery attempt crashed');
             return false;
           },
         )
         .then((progressed) => {
-          inFlight.delete(candidate._id);
+          inFlight.delete(head._id);
           if (progressed) wake();
         });
-      inFlight.set(candidate._id, work);
+      inFlight.set(head._id, work);
     }
   }
 

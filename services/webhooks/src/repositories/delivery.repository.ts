@@ -15,6 +15,7 @@ import {
 export type StoredDelivery = DeliveryDoc;
 /** A delivery as the dispatcher sees it: its schedule entry. */
 export type ScheduledDelivery = ScheduleDoc;
+export type ScheduleEntry = Omit<ScheduleDoc, 'body'>;
 export type StoredAttempt = AttemptDoc;
 /** A delivery to enqueue: its log entry plus the body its schedule entry carries. */
 export type NewDelivery = DeliveryDoc & { body: string };
@@ -41,10 +42,13 @@ export interface DeliveryRepository {
   init(): Promise<void>;
   /** Logs and schedules the deliveries that do not exist yet; returns how many were new. */
   enqueue(deliveries: NewDelivery[]): Promise<number>;
-  due(now: Date, limit: number): Promise<ScheduledDelivery[]>;
-  /** The delivery a lead's lane is waiting on: lowest (seq, createdAt) still scheduled. */
-  laneHead(subscriptionId: string, leadId: string): Promise<ScheduledDelivery | null>;
-  setNextAttemptAt(id: string, at: Date): Promise<void>;
+  /**
+   * Every scheduled delivery without its body: what the dispatcher picks lane heads from. One read
+   * per poll instead of one query per candidate, because FerretDB scans for any query but `_id`.
+   */
+  snapshot(): Promise<ScheduleEntry[]>;
+  /** One scheduled delivery with its body, or null once it has ended. */
+  scheduled(id: string): Promise<ScheduledDelivery | null>;
   /**
    * Claims the next attempt by inserting its record `${id}#${n}`. The schedule's attempt count is
    * only where the search starts: an existing record that has finished is stepped over, one still
@@ -147,19 +151,12 @@ export function createDeliveryRepository(connection: Connection): DeliveryReposi
       return created;
     },
 
-    due: (now, limit) =>
+    snapshot: () =>
       scheduleColl()
-        .find({ nextAttemptAt: { $lte: now } })
-        .sort({ nextAttemptAt: 1 })
-        .limit(limit)
-        .toArray(),
+        .find({}, { projection: { body: 0 } })
+        .toArray() as Promise<ScheduleEntry[]>,
 
-    laneHead: (subscriptionId, leadId) =>
-      scheduleColl().findOne({ subscriptionId, leadId }, { sort: { seq: 1, createdAt: 1, _id: 1 } }),
-
-    async setNextAttemptAt(id, at) {
-      await scheduleColl().updateOne({ _id: id }, { $set: { nextAttemptAt: at } });
-    },
+    scheduled: (id) => scheduleColl().findOne({ _id: id }),
 
     async claim(delivery, instance, now, leaseUntil) {
       for (let n = delivery.attempts + 1, step = 0; step < MAX_CLAIM_STEPS; n += 1, step += 1) {

@@ -91,3 +91,49 @@ export function createSubscriptionRepository(connection: Connection): Subscripti
     },
   };
 }
+
+/**
+ * How long an instance trusts what it read about subscriptions: status, URL, secrets (dispatcher)
+ * and an OEM's active list (fan-out). Every delivery and every event needs them, and FerretDB scans
+ * for any query but `_id`; so a change (creation, rotation, disable) applies within this time.
+ */
+export const SUBSCRIPTION_CACHE_MS = 1_000;
+
+export interface CachedSubscriptions {
+  /** `fresh` bypasses the cache: for decisions that must not rest on stale knowledge. */
+  byId(id: string, fresh?: boolean): Promise<StoredSubscription | null>;
+  activeForOem(oemId: string): Promise<StoredSubscription[]>;
+}
+
+export function createCachedSubscriptions(
+  repository: Pick<SubscriptionRepository, 'byId' | 'activeForOem'>,
+  ttlMs = SUBSCRIPTION_CACHE_MS,
+): CachedSubscriptions {
+  const caches = {
+    byId: new Map<string, Cached<StoredSubscription | null>>(),
+    byOem: new Map<string, Cached<StoredSubscription[]>>(),
+  };
+  function read<T>(
+    cache: Map<string, Cached<T>>,
+    key: string,
+    load: () => Promise<T>,
+    fresh: boolean,
+  ): Promise<T> {
+    const hit = cache.get(key);
+    if (!fresh && hit !== undefined && Date.now() - hit.at < ttlMs) return hit.value;
+    if (cache.size > 10_000) cache.clear();
+    const value = load();
+    cache.set(key, { at: Date.now(), value });
+    value.catch(() => cache.delete(key));
+    return value;
+  }
+  return {
+    byId: (id, fresh = false) => read(caches.byId, id, () => repository.byId(id), fresh),
+    activeForOem: (oemId) => read(caches.byOem, oemId, () => repository.activeForOem(oemId), false),
+  };
+}
+
+interface Cached<T> {
+  at: number;
+  value: Promise<T>;
+}
