@@ -28,6 +28,7 @@ import { DEFAULT_VALIDITY_RULES } from './domain/validity.js';
 import { createDedupRuleRepository } from './repositories/dedup-rule.repository.js';
 import { dedupRuleModel } from './repositories/dedup-rule.schema.js';
 import { createLeadRepository } from './repositories/lead.repository.js';
+import { customerKeyModel } from './repositories/customer-key.schema.js';
 import { backfillOpenKeys, leadModel } from './repositories/lead.schema.js';
 import { createTouchpointRepository } from './repositories/touchpoint.repository.js';
 import { touchpointModel } from './repositories/touchpoint.schema.js';
@@ -95,7 +96,7 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
     // Pool entries written before the open-lead key existed get theirs before its unique index is built.
     await backfillOpenKeys(connection);
     await Promise.all(
-      [leadModel, touchpointModel, dedupRuleModel, vehicleCatalogueModel].map((model) =>
+      [leadModel, touchpointModel, customerKeyModel, dedupRuleModel, vehicleCatalogueModel].map((model) =>
         model(connection).init(),
       ),
     );

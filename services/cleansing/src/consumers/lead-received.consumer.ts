@@ -171,7 +171,11 @@ export function createLeadReceivedHandler(deps: LeadReceivedDeps) {
       deps.leads.get(oemId, data.leadId),
       deps.touchpoints.get(oemId, data.leadId),
     ]);
-    if (own !== undefined) return leadOutcome(own);
+    if (own !== undefined) {
+      // Redelivered after a crash between the insert and its key pointers: complete them.
+      await deps.leads.recordKeys(own);
+      return leadOutcome(own);
+    }
     return merged === undefined ? undefined : mergedOutcome(merged);
   }
 
@@ -358,7 +362,14 @@ export function createLeadReceivedHandler(deps: LeadReceivedDeps) {
       if (inserted === 'taken' && identity !== undefined) {
         // Another lead of the customer was recorded open since the candidates were read (another
         // instance, a mis-keyed source): this one is its duplicate. Closed meanwhile → decide again.
+        // Its key pointer normally lands within milliseconds: re-read it first; scan only if it
+        // never comes (its writer crashed between the insert and the pointer).
+        if (round < 3) {
+          await new Promise((resolve) => setTimeout(resolve, 20 * round));
+          continue;
+        }
         const holder = await deps.leads.getOpen(oemId, doc.openKey);
+        if (holder !== undefined) await deps.leads.recordKeys(holder);
         if (holder !== undefined && (await mergeInto(holder._id, identity.key)) === 'done') return;
         continue;
       }

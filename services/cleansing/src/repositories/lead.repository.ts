@@ -3,6 +3,7 @@ import { isDuplicateKeyError } from '@leadflow/platform/kafka';
 import type { TenantFilter } from '@leadflow/platform/mongo';
 import type { Connection } from 'mongoose';
 import type { ClosedAs, DedupCandidate, MatchKey } from '../domain/dedup.js';
+import { createCustomerKeyRepository } from './customer-key.repository.js';
 import { closedKeyOf, leadModel, type LeadDoc } from './lead.schema.js';
 
 export interface PoolQuery {
@@ -16,12 +17,6 @@ export interface PoolQuery {
   pageSize: number;
 }
 
-const HASH_FIELD: Record<MatchKey, 'mobileHash' | 'emailHash' | 'phoneHash'> = {
-  mobile: 'mobileHash',
-  email: 'emailHash',
-  phone: 'phoneHash',
-};
-
 /** Who owns a lead after allocation, and since when. */
 export interface LeadOwner {
   dealerId: string;
@@ -33,7 +28,10 @@ export interface LeadOwner {
 
 export interface LeadRepository {
   get(oemId: string, leadId: string): Promise<LeadDoc | undefined>;
-  /** Every earlier lead of the OEM sharing one of the given hashes, one candidate per (lead, key). */
+  /**
+   * The customer's latest pool entry on each given key (its open lead if it has one, else its latest
+   * closure), one candidate per (lead, key), never `excludeLeadId`.
+   */
   findCandidates(
     oemId: string,
     hashes: Partial<Record<MatchKey, string>>,
@@ -44,7 +42,9 @@ export interface LeadRepository {
    * `taken`: another lead holds the customer's open-lead key (read it with {@link getOpen}).
    */
   insert(lead: LeadDoc): Promise<'inserted' | 'exists' | 'taken'>;
-  /** The lead holding an open-lead key, if it is still open. */
+  /** Points the lead's match keys at it (done by `insert`; again on redelivery, in case of a crash). */
+  recordKeys(lead: LeadDoc): Promise<void>;
+  /** The lead holding an open-lead key, if it is still open (a scan: only after a lost race). */
   getOpen(oemId: string, openKey: string): Promise<LeadDoc | undefined>;
   /** Marks a lead closed; a later closure (archived after defeated) updates how and when. */
   close(
@@ -59,102 +59,98 @@ export interface LeadRepository {
   search(oemId: string, query: PoolQuery): Promise<{ items: LeadDoc[]; total: number }>;
 }
 
-/** The lead pool (`leads`). Every filter carries `oemId`; results are plain objects. */
+/** The lead pool (`leads`). Every query is scoped to the OEM (in the filter, or checked on reads by `_id`); plain objects. */
 export function createLeadRepository(deps: { connection: Connection }): LeadRepository {
   const Lead = leadModel(deps.connection);
-  const find = (filter: TenantFilter<LeadDoc>) => Lead.findOne(filter).lean<LeadDoc>().exec();
+  // FerretDB (SQLite) pushes only `{ _id }` filters down to storage; with any other condition beside
+  // it, it scans the collection. Reads by id therefore filter on `_id` alone and check the tenant here.
+  const byId = async (oemId: string, leadId: string) => {
+    const doc = await Lead.findOne({ _id: leadId }).lean<LeadDoc>().exec();
+    return doc !== null && doc.oemId === oemId ? doc : undefined;
+  };
+
+  const customerKeys = createCustomerKeyRepository(deps);
+  const recordKeys = (lead: LeadDoc) =>
+    customerKeys.record(
+      lead.oemId,
+      {
+        ...(lead.mobileHash === undefined ? {} : { mobile: lead.mobileHash }),
+        ...(lead.emailHash === undefined ? {} : { email: lead.emailHash }),
+        ...(lead.phoneHash === undefined ? {} : { phone: lead.phoneHash }),
+      },
+      lead._id,
+      new Date(lead.createdAt),
+    );
 
   return {
-    async get(oemId, leadId) {
-      return (await find({ _id: leadId, oemId })) ?? undefined;
-    },
+    get: byId,
 
     async findCandidates(oemId, hashes, excludeLeadId) {
-      const keys = (Object.keys(hashes) as MatchKey[]).filter((k) => hashes[k] !== undefined);
-      if (keys.length === 0) return [];
-      const filter: TenantFilter<LeadDoc> = {
-        oemId,
-        _id: { $ne: excludeLeadId },
-        $or: keys.map((k) => ({ [HASH_FIELD[k]]: hashes[k] })),
-      };
-      const docs = await Lead.find(filter)
-        .select({
-          _id: 1,
-          customerId: 1,
-          status: 1,
-          closedAs: 1,
-          closedAt: 1,
-          receivedAt: 1,
-          mobileHash: 1,
-          emailHash: 1,
-          phoneHash: 1,
-        })
-        .sort({ receivedAt: -1 })
-        // A customer's history is short; the bound keeps a pathological one (a shared office number) cheap.
-        .limit(200)
-        .lean<LeadDoc[]>()
-        .exec();
-      return docs.flatMap((doc) =>
-        keys
-          .filter((k) => doc[HASH_FIELD[k]] === hashes[k])
-          .map(
-            (matchedOn): DedupCandidate => ({
-              leadId: doc._id,
-              customerId: doc.customerId,
-              status: doc.status,
-              ...(doc.closedAs === undefined ? {} : { closedAs: doc.closedAs }),
-              ...(doc.closedAt === undefined ? {} : { closedAt: doc.closedAt }),
-              receivedAt: doc.receivedAt,
-              matchedOn,
-            }),
-          ),
-      );
+      // The customer's latest entry per key, then that entry by id: two `_id` reads, whatever the pool size.
+      const pointers = await customerKeys.latest(oemId, hashes);
+      const docs = await Promise.all(pointers.map((p) => byId(oemId, p.leadId)));
+      return pointers.flatMap((pointer, i): DedupCandidate[] => {
+        const doc = docs[i];
+        if (doc === undefined || doc._id === excludeLeadId) return [];
+        return [
+          {
+            leadId: doc._id,
+            customerId: doc.customerId,
+            status: doc.status,
+            ...(doc.closedAs === undefined ? {} : { closedAs: doc.closedAs }),
+            ...(doc.closedAt === undefined ? {} : { closedAt: doc.closedAt }),
+            receivedAt: doc.receivedAt,
+            matchedOn: pointer.key,
+          },
+        ];
+      });
     },
+
+    recordKeys,
 
     async insert(lead) {
       try {
         await Lead.create(lead);
+        await recordKeys(lead);
         return 'inserted';
       } catch (error) {
         if (!isDuplicateKeyError(error)) throw error;
         // Which unique index refused is read back from the data, not parsed out of the error text.
-        return (await find({ _id: lead._id, oemId: lead.oemId })) === null ? 'taken' : 'exists';
+        return (await Lead.findOne({ _id: lead._id }).select({ _id: 1 }).lean().exec()) === null
+          ? 'taken'
+          : 'exists';
       }
     },
 
     async getOpen(oemId, openKey) {
-      return (await find({ oemId, openKey, status: 'open' })) ?? undefined;
+      const doc = await Lead.findOne({ openKey }).lean<LeadDoc>().exec();
+      return doc !== null && doc.oemId === oemId && doc.status === 'open' ? doc : undefined;
     },
 
     async close(oemId, leadId, closedAs, closedAt, eventId) {
-      await Lead.updateOne(
-        {
-          _id: leadId,
-          oemId,
-          $or: [{ status: 'open' }, { closedAt: { $lt: closedAt } }],
-        },
-        // Closing and freeing the customer's open-lead key is one document write.
-        {
-          $set: {
-            status: 'closed',
-            openKey: closedKeyOf(leadId),
-            closedAs,
-            closedAt,
-            closedByEventId: eventId,
-          },
-        },
-      );
-      return (await find({ _id: leadId, oemId })) ?? undefined;
+      const lead = await byId(oemId, leadId);
+      if (lead === undefined) return undefined;
+      // A later closure (archived after defeated) updates how and when; an older or repeated one not.
+      // Closures of one lead arrive in order (the lifecycle topic is keyed by lead).
+      if (lead.status === 'closed' && lead.closedAt !== undefined && lead.closedAt >= closedAt) return lead;
+      const set = {
+        status: 'closed' as const,
+        openKey: closedKeyOf(leadId),
+        closedAs,
+        closedAt,
+        closedByEventId: eventId,
+      };
+      // Closing and freeing the customer's open-lead key is one document write.
+      await Lead.updateOne({ _id: leadId }, { $set: set });
+      return { ...lead, ...set };
     },
 
     async setOwner(oemId, leadId, owner) {
-      const result = await Lead.updateOne(
-        {
-          _id: leadId,
-          oemId,
-          // Ownership events of one lead arrive in order (keyed by lead); the guard covers replays.
-          $or: [{ ownerSince: { $exists: false } }, { ownerSince: { $lte: owner.at } }],
-        },
+      const lead = await byId(oemId, leadId);
+      // Ownership events of one lead arrive in order (keyed by lead); the guard covers replays.
+      if (lead === undefined || (lead.ownerSince !== undefined && lead.ownerSince > owner.at)) return false;
+      await Lead.updateOne(
+        { _id: leadId },
         {
           $set: {
             dealerId: owner.dealerId,
@@ -165,7 +161,7 @@ export function createLeadRepository(deps: { connection: Connection }): LeadRepo
           ...(owner.grabbed ? { $addToSet: { markers: 'grabbed' } } : {}),
         },
       );
-      return result.matchedCount > 0;
+      return true;
     },
 
     async search(oemId, query) {

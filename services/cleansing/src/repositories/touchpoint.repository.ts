@@ -15,8 +15,9 @@ export interface TouchpointRepository {
 export function createTouchpointRepository(deps: { connection: Connection }): TouchpointRepository {
   const Touchpoint = touchpointModel(deps.connection);
   const get = async (oemId: string, leadId: string) => {
-    const filter: TenantFilter<TouchpointDoc> = { _id: leadId, oemId };
-    return (await Touchpoint.findOne(filter).lean<TouchpointDoc>().exec()) ?? undefined;
+    // `_id` alone, the tenant checked here: FerretDB scans the collection for any other filter.
+    const doc = await Touchpoint.findOne({ _id: leadId }).lean<TouchpointDoc>().exec();
+    return doc !== null && doc.oemId === oemId ? doc : undefined;
   };
   return {
     get,
