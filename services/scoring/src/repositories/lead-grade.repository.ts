@@ -193,8 +193,11 @@ export function createLeadGradeRepository(connection: Connection): LeadGradeRepo
   const model = leadGradeModel(connection);
   return {
     async find({ oemId, leadId }) {
-      const doc = await model.findOne({ _id: leadId, oemId }).lean<StoredLeadGradeDoc>().exec();
-      return doc === null ? null : toDomain(doc);
+      // By `_id` alone, the tenant checked on the document: FerretDB v1 only uses the primary key for
+      // a filter on `_id` by itself, and scans the whole collection for `{ _id, oemId }` (measured:
+      // 50 ms against 800 ms with 200 documents).
+      const doc = await model.findOne({ _id: leadId }).lean<StoredLeadGradeDoc>().exec();
+      return doc === null || doc.oemId !== oemId ? null : toDomain(doc);
     },
 
     async insert(grade) {

@@ -77,12 +77,15 @@ export function createScoreRecordRepository(connection: Connection): ScoreRecord
         )
         .exec();
     },
+    // Both look up by `_id` alone and check the tenant on the document: FerretDB v1 scans the whole
+    // collection for `{ _id, oemId }` but uses the primary key for `{ _id }`.
     async remove({ oemId, causeEventId }) {
-      await model.deleteOne({ _id: causeEventId, oemId }).exec();
+      const doc = await model.findOne({ _id: causeEventId }, { oemId: 1 }).lean<ScoreRecordDoc>().exec();
+      if (doc !== null && doc.oemId === oemId) await model.deleteOne({ _id: causeEventId }).exec();
     },
     async findByCause({ oemId, causeEventId }) {
-      const doc = await model.findOne({ _id: causeEventId, oemId }).lean<ScoreRecordDoc>().exec();
-      return doc === null ? null : toDomain(doc);
+      const doc = await model.findOne({ _id: causeEventId }).lean<ScoreRecordDoc>().exec();
+      return doc === null || doc.oemId !== oemId ? null : toDomain(doc);
     },
     async listForLead({ oemId, leadId }) {
       const docs = await model.find({ oemId, leadId }).sort({ sequence: 1 }).lean<ScoreRecordDoc[]>().exec();
