@@ -25,14 +25,17 @@ import { DEFAULT_CALENDAR } from './domain/business-calendar.js';
 import { createProviders } from './messaging/providers.js';
 import { createCalendarRepository } from './repositories/calendar.repository.js';
 import { createContactRepository } from './repositories/contact.repository.js';
+import { createLeadIndexRepository } from './repositories/lead-index.repository.js';
 import { createMaterialRepository } from './repositories/material.repository.js';
 import { createMessageRepository } from './repositories/message.repository.js';
 import { createTimelineRepository } from './repositories/timeline.repository.js';
 import { createActivities } from './temporal/activities/lifecycle.activities.js';
 import { createMessagingActivities } from './temporal/activities/messaging.activities.js';
 import { createNurtureActivities } from './temporal/activities/nurture.activities.js';
+import { createTransferActivities } from './temporal/activities/transfer.activities.js';
 import { createJourneyClient } from './temporal/journey-client.js';
 import { createLifecycleClient } from './temporal/lifecycle-client.js';
+import { createTransferSchedules } from './temporal/transfer-schedules.js';
 import { startLifecycleWorker } from './temporal/worker.js';
 
 export interface StartOptions {
@@ -90,6 +93,7 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
     const contacts = createContactRepository({ connection: mongo });
     const messages = createMessageRepository({ connection: mongo });
     const materials = createMaterialRepository({ connection: mongo });
+    const leads = createLeadIndexRepository({ connection: mongo });
     const providers = createProviders(config);
     opened.push({ name: 'message-providers', close: () => Promise.resolve(providers.close()) });
 
@@ -123,7 +127,7 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       activities: {
-        ...createActivities({ publisher, repositories: { timeline }, topics }),
+        ...createActivities({ publisher, repositories: { timeline, leads }, topics }),
         ...createMessagingActivities({
           contacts,
           messages,
@@ -131,13 +135,15 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
           frequencyCap: config.MESSAGE_FREQUENCY_CAP,
         }),
         ...createNurtureActivities({ materials }),
+        ...createTransferActivities({ leads, publisher, commandsTopic: topics.commands }),
       },
       logger,
       ...(opts.workflowBundle === undefined ? {} : { workflowBundle: opts.workflowBundle }),
     });
     opened.push({ name: 'temporal-worker', close: () => worker.shutdown() });
 
-    const onAllocation = createAllocationHandler({ lifecycle, calendars });
+    const schedules = createTransferSchedules({ client, taskQueue: config.TEMPORAL_TASK_QUEUE });
+    const onAllocation = createAllocationHandler({ lifecycle, calendars, schedules });
     const onRegraded = createRegradedHandler({ lifecycle });
     const onCleansed = createCleansedHandler({ contacts });
     const handler = async (envelope: AnyEnvelope, ctx: MessageContext): Promise<void> => {

@@ -613,3 +613,65 @@ describe('materials library and nurture journeys over HTTP', () => {
     expect(late.status).toBe(409);
   });
 });
+
+describe('scheduled transfers', () => {
+  const leadId = uniqueName('lead');
+  const rules = ['daily_grade', 'two_months', 'month_end'] as const;
+
+  afterAll(async () => {
+    for (const rule of rules)
+      await client?.schedule
+        .getHandle(`transfers-${oemId}-${dealerId}-${rule}`)
+        .delete()
+        .catch(() => undefined);
+  });
+
+  it("creates the dealer's schedules with its first lead; the 09:00 run asks allocation to move showroom B/C/F to the DCC", async () => {
+    startedLeads.push(leadId);
+    const commands = await collectEvents({
+      brokers: infra.kafkaBrokers,
+      topic: `${prefix}${Topics.commands.name}`,
+    });
+    try {
+      const envelope = allocated(leadId);
+      await publish({ ...envelope, data: { ...envelope.data, queue: 'showroom', grade: 'B' } });
+      await lifecycleEvents.waitFor((e) => e.type === 'lead.lifecycle_started' && ofLead(leadId)(e));
+
+      const daily = client.schedule.getHandle(`transfers-${oemId}-${dealerId}-daily_grade`);
+      const description = await waitFor(() => daily.describe().catch(() => undefined), {
+        description: 'schedule',
+      });
+      expect(description.spec.timezone).toBe('Asia/Shanghai');
+      expect(description.spec.calendars?.[0]).toMatchObject({ hour: [{ start: 9, end: 9, step: 1 }] });
+      const monthEnd = await client.schedule.getHandle(`transfers-${oemId}-${dealerId}-month_end`).describe();
+      expect(monthEnd.spec.calendars?.[0]?.dayOfMonth).toEqual([{ start: 28, end: 31, step: 1 }]);
+
+      // The lead list must show the lead before the run can find it.
+      await waitFor(
+        async () => {
+          await daily.trigger();
+          const [request] = await commands
+            .waitFor((e) => e.type === 'lead.reassignment_requested' && ofLead(leadId)(e), {
+              timeoutMs: 5_000,
+            })
+            .catch(() => [undefined]);
+          return request;
+        },
+        { description: 'scheduled transfer request', timeoutMs: 60_000 },
+      ).then((request) =>
+        expect(request).toMatchObject({
+          id: expect.stringMatching(new RegExp(`^transfer-daily_grade-\\d{4}-\\d{2}-\\d{2}-${leadId}$`)),
+          data: {
+            leadId,
+            dealerId,
+            reason: 'scheduled_transfer',
+            target: 'dcc',
+            requestedBy: { role: 'system' },
+          },
+        }),
+      );
+    } finally {
+      await commands.stop();
+    }
+  });
+});

@@ -3,6 +3,7 @@ import { NonRetriableError, type MessageContext } from '@leadflow/platform/kafka
 import type { Owner } from '../domain/lifecycle-rules.js';
 import type { CalendarRepository } from '../repositories/calendar.repository.js';
 import type { LifecycleClient } from '../temporal/lifecycle-client.js';
+import type { TransferSchedules } from '../temporal/transfer-schedules.js';
 import type { AssignmentInput } from '../temporal/workflows/lead-lifecycle.definitions.js';
 
 export type AllocationEnvelope = EnvelopeOf<'lead.allocated' | 'lead.reassigned' | 'lead.transferred'>;
@@ -10,6 +11,8 @@ export type AllocationEnvelope = EnvelopeOf<'lead.allocated' | 'lead.reassigned'
 export interface AllocationConsumerDeps {
   lifecycle: LifecycleClient;
   calendars: CalendarRepository;
+  /** The dealer's scheduled transfers (09:00 daily, month-end), created with its first lead. */
+  schedules?: TransferSchedules;
 }
 
 function ownerOf(data: AllocationEnvelope['data']): Owner {
@@ -39,6 +42,11 @@ export function createAllocationHandler(deps: AllocationConsumerDeps) {
     switch (envelope.type) {
       case 'lead.allocated': {
         const d = envelope.data;
+        await deps.schedules?.ensure({
+          oemId: envelope.oemId,
+          dealerId: d.dealerId,
+          timeZone: calendar.timeZone,
+        });
         const outcome = await deps.lifecycle.startOrSignal({
           leadId: d.leadId,
           oemId: envelope.oemId,

@@ -4,6 +4,7 @@ import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@tem
 import type { LifecycleActivities } from './activities/lifecycle.activities.js';
 import type { MessagingActivities } from './activities/messaging.activities.js';
 import type { NurtureActivities } from './activities/nurture.activities.js';
+import type { TransferActivities } from './activities/transfer.activities.js';
 
 /** The workflow bundle's entry: the Temporal bundler (webpack + swc) compiles the .ts sources itself. */
 export const workflowsPath = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
@@ -12,7 +13,7 @@ export interface LifecycleWorkerOptions {
   address: string;
   namespace: string;
   taskQueue: string;
-  activities: LifecycleActivities & MessagingActivities & NurtureActivities;
+  activities: LifecycleActivities & MessagingActivities & NurtureActivities & TransferActivities;
   logger: Logger;
   /** A pre-built bundle (tests share one); otherwise the workflows are bundled from source. */
   workflowBundle?: WorkflowBundleWithSourceMap;

@@ -4,6 +4,7 @@ import { Topics } from '@leadflow/contracts/topics';
 import type { Publisher } from '@leadflow/platform/kafka';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { LifecycleStatus, Owner } from '../../domain/lifecycle-rules.js';
+import type { LeadIndexRepository } from '../../repositories/lead-index.repository.js';
 import type { TimelineRepository } from '../../repositories/timeline.repository.js';
 
 /** The events this service produces from the lifecycle workflow. */
@@ -58,6 +59,8 @@ export interface RecordedAction {
   /** Short, PII-free description for the timeline. */
   summary?: string;
   events: OutgoingEvent[];
+  /** Lifecycle actions only: what the per-dealer lead list (scheduled transfers) needs. */
+  lead?: { grade: string; allocatedAt: string };
 }
 
 /** Error type for an event the catalogue rejects: a bug, retrying cannot fix it. */
@@ -65,7 +68,7 @@ export const INVALID_EVENT = 'InvalidEvent';
 
 export interface ActivityDeps {
   publisher: Publisher;
-  repositories: { timeline: TimelineRepository };
+  repositories: { timeline: TimelineRepository; leads?: LeadIndexRepository };
   /** Actual topic names (prefixed in tests). */
   topics: { lifecycle: string; commands: string };
 }
@@ -122,6 +125,21 @@ export function createActivities(deps: ActivityDeps): LifecycleActivities {
         eventTypes: action.events.map((e) => e.type),
         correlationId: action.correlationId,
       });
+      // The dealer's lead list follows the lifecycle (conditional on time, so a retry of an older
+      // action cannot overwrite a newer one).
+      if (action.lead !== undefined && deps.repositories.leads !== undefined) {
+        await deps.repositories.leads.upsert({
+          oemId: action.oemId,
+          leadId: action.leadId,
+          dealerId: action.owner.dealerId,
+          ...(action.owner.agentId === undefined ? {} : { agentId: action.owner.agentId }),
+          ...(action.owner.queue === undefined ? {} : { queue: action.owner.queue }),
+          grade: action.lead.grade,
+          status: action.statusAfter,
+          allocatedAt: new Date(action.lead.allocatedAt),
+          at: new Date(action.at),
+        });
+      }
       // In order, topic by topic as they come, so a lead's events keep their sequence.
       for (const envelope of envelopes) {
         await deps.publisher.publish(topicOf(envelope.type as ProducedEventName), envelope);

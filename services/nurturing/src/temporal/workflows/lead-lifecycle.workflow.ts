@@ -222,6 +222,7 @@ export async function leadLifecycleWorkflow(input: LifecycleInput): Promise<Lead
       ...(extra.causationId === undefined ? {} : { causationId: extra.causationId }),
       ...(extra.summary === undefined ? {} : { summary: extra.summary }),
       events,
+      lead: { grade: state.grade, allocatedAt: state.firstContact.deadlines.startedAt },
     };
     state.history.push({
       action,
