@@ -526,6 +526,43 @@ describe('reporting read models', () => {
     expect(values.some((row) => Array.isArray(row) && row.includes('official_site'))).toBe(true);
   });
 
+  it('sorts and exports the lead list, confined to the dealer', async () => {
+    const headers = await oemHeaders();
+    const csv = await fetch(`${service.url}/v1/leads?format=csv&sort=receivedAt`, { headers });
+    expect(csv.headers.get('content-disposition')).toBe('attachment; filename="leads.csv"');
+    const lines = (await csv.text()).split('\r\n');
+    expect(lines[0]).toBe(
+      'Lead,Received,Assigned,Channel L1,Channel L2,Channel L3,Model,Status,Grade,Dealer,Consultant,Markers,First follow-up,First-contact SLA',
+    );
+    expect(lines.slice(1, -1).map((line) => line.split(',')[0])).toEqual([
+      lead.a,
+      lead.b,
+      lead.b2,
+      lead.c,
+      lead.d,
+    ]);
+    expect(lines[1]).toContain(`,won,H,${D1},${A1},重,`);
+    // The stories share one receipt and one allocation instant, so ties fall back to the lead id; C and D
+    // were never assigned and sort before assigned leads ascending, after them descending.
+    const ids = async (query: string) =>
+      (await get<{ items: { leadId: string }[] }>(`/v1/leads?${query}`, headers)).body.items.map(
+        (i) => i.leadId,
+      );
+    expect(await ids('sort=assignedAt')).toEqual([lead.c, lead.d, lead.a, lead.b, lead.b2]);
+    expect(await ids('sort=-assignedAt')).toEqual([lead.a, lead.b, lead.b2, lead.c, lead.d]);
+    expect(await ids('sort=-receivedAt&pageSize=2&page=2')).toEqual([lead.b2, lead.c]);
+
+    const d2 = await dealerHeaders(D2);
+    const xlsx = await fetch(`${service.url}/v1/leads?format=xlsx&dealerId=${D1}`, { headers: d2 });
+    const book = new ExcelJS.Workbook();
+    await book.xlsx.load(await xlsx.arrayBuffer());
+    const sheet = book.worksheets[0];
+    expect(sheet?.rowCount).toBe(3);
+    expect([sheet?.getRow(2).getCell(1).value, sheet?.getRow(3).getCell(1).value].sort()).toEqual(
+      [lead.b, lead.b2].sort(),
+    );
+  });
+
   it('streams the wallboard as server-sent events', async () => {
     const headers = await oemHeaders();
     const controller = new AbortController();

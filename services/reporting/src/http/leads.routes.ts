@@ -3,9 +3,69 @@ import { assertTenant, requireRoles, scopeOf } from '@leadflow/platform/auth';
 import { AppError, ProblemSchema, type HttpApp } from '@leadflow/platform/http';
 import { Type } from '@sinclair/typebox';
 import type { EventRepository } from '../repositories/event.repository.js';
-import type { LeadListFilter, LeadRepository } from '../repositories/lead.repository.js';
+import { literalUnion } from '@leadflow/contracts/common';
+import type { ReportTable } from '../domain/reports.js';
+import { LeadSorts, type LeadListFilter, type LeadRepository } from '../repositories/lead.repository.js';
+import { ExportQuery, sendExport } from './query.js';
 import { ReportReaderRoles } from './access.js';
 import { LeadView, TimelineEntry, toLeadView, toTimelineEntry } from './views.js';
+
+/** The most rows one export carries; a bigger list is exported page by page. */
+const EXPORT_LIMIT = 10_000;
+
+const exportColumns: {
+  key: string;
+  label: { zh: string; en: string };
+  value: (lead: LeadView) => string | number | null;
+}[] = [
+  { key: 'leadId', label: { zh: '线索编号', en: 'Lead' }, value: (l) => l.leadId },
+  {
+    key: 'receivedAt',
+    label: { zh: '创建时间', en: 'Received' },
+    value: (l) => l.milestones.receivedAt ?? null,
+  },
+  {
+    key: 'assignedAt',
+    label: { zh: '分配时间', en: 'Assigned' },
+    value: (l) => l.milestones.assignedAt ?? null,
+  },
+  { key: 'channelL1', label: { zh: '一级渠道', en: 'Channel L1' }, value: (l) => l.channel?.l1 ?? null },
+  { key: 'channelL2', label: { zh: '二级渠道', en: 'Channel L2' }, value: (l) => l.channel?.l2 ?? null },
+  { key: 'channelL3', label: { zh: '三级渠道', en: 'Channel L3' }, value: (l) => l.channel?.l3 ?? null },
+  { key: 'model', label: { zh: '车型', en: 'Model' }, value: (l) => l.series ?? l.model ?? null },
+  { key: 'status', label: { zh: '状态', en: 'Status' }, value: (l) => l.status ?? null },
+  { key: 'grade', label: { zh: '级别', en: 'Grade' }, value: (l) => l.grade ?? null },
+  { key: 'dealerId', label: { zh: '经销商', en: 'Dealer' }, value: (l) => l.dealerId ?? null },
+  { key: 'agentId', label: { zh: '销售顾问', en: 'Consultant' }, value: (l) => l.agentId ?? null },
+  {
+    key: 'markers',
+    label: { zh: '线索背景', en: 'Markers' },
+    value: (l) =>
+      [
+        l.markers.duplicate ? '重' : '',
+        l.markers.reactivated ? '激' : '',
+        l.markers.invalid ? '无效' : '',
+        l.markers.grabbed ? '抢' : '',
+      ]
+        .filter((m) => m !== '')
+        .join(' '),
+  },
+  {
+    key: 'firstFollowUpAt',
+    label: { zh: '首次跟进', en: 'First follow-up' },
+    value: (l) => l.milestones.firstFollowUpAt ?? null,
+  },
+  { key: 'sla', label: { zh: '首次联系SLA', en: 'First-contact SLA' }, value: (l) => l.sla.outcome },
+];
+
+function leadTable(leads: readonly LeadView[]): ReportTable {
+  return {
+    id: 'leads',
+    title: { zh: '线索列表', en: 'Leads' },
+    columns: exportColumns.map(({ key, label }) => ({ key, label })),
+    rows: leads.map((lead) => Object.fromEntries(exportColumns.map((c) => [c.key, c.value(lead)]))),
+  };
+}
 
 export interface LeadRoutesDeps {
   leads: LeadRepository;
@@ -64,7 +124,7 @@ export function leadRoutes(app: HttpApp, deps: LeadRoutesDeps): void {
       preHandler: requireRoles(...ReportReaderRoles),
       schema: {
         tags: ['leads'],
-        summary: 'List lead snapshots, newest first',
+        summary: 'List lead snapshots (newest first by default), or export them as CSV / xlsx',
         description:
           'Filters are narrowed to the caller’s dealer (and own leads for consultants) whatever the query says.',
         querystring: Type.Object({
@@ -76,6 +136,11 @@ export function leadRoutes(app: HttpApp, deps: LeadRoutesDeps): void {
           to: Type.Optional(Type.String({ description: 'Received before (ISO-8601).' })),
           page: Type.Integer({ minimum: 1, maximum: 10_000, default: 1 }),
           pageSize: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+          sort: literalUnion(LeadSorts, {
+            default: '-receivedAt',
+            description: 'Creation (receipt) or consultant-assignment time; `-` for newest first.',
+          }),
+          ...ExportQuery,
         }),
         response: {
           200: Type.Object({
@@ -88,7 +153,7 @@ export function leadRoutes(app: HttpApp, deps: LeadRoutesDeps): void {
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const principal = request.principal;
       if (principal === null) throw new AppError('unauthorized', 'Authentication required.');
       const query = request.query;
@@ -104,9 +169,16 @@ export function leadRoutes(app: HttpApp, deps: LeadRoutesDeps): void {
         // Last, so the token narrows whatever the query asked for.
         ...scopeOf(principal),
       };
+      if (query.format !== 'json') {
+        // An export is the whole filtered list (up to EXPORT_LIMIT rows), not one page.
+        const { items } = await deps.leads.list(filter, { skip: 0, limit: EXPORT_LIMIT, sort: query.sort });
+        await sendExport(reply, query.format, 'leads', [leadTable(items.map(toLeadView))], query.lang);
+        return;
+      }
       const { items, total } = await deps.leads.list(filter, {
         skip: (query.page - 1) * query.pageSize,
         limit: query.pageSize,
+        sort: query.sort,
       });
       return { items: items.map(toLeadView), page: query.page, pageSize: query.pageSize, total };
     },

@@ -22,6 +22,10 @@ export interface LeadListFilter {
   to?: Date;
 }
 
+/** List orders of §8.5: creation (receipt) time or consultant-assignment time, either direction. */
+export const LeadSorts = ['-receivedAt', 'receivedAt', '-assignedAt', 'assignedAt'] as const;
+export type LeadSort = (typeof LeadSorts)[number];
+
 export interface LeadPage {
   items: LeadSnapshot[];
   total: number;
@@ -49,7 +53,7 @@ export interface LeadRepository {
   /** Removes counted events from the lead's pending set. */
   settle(oemId: string, leadId: string, eventIds: readonly string[]): Promise<void>;
   find(oemId: string, leadId: string): Promise<LeadSnapshot | null>;
-  list(filter: LeadListFilter, page: { skip: number; limit: number }): Promise<LeadPage>;
+  list(filter: LeadListFilter, page: { skip: number; limit: number; sort?: LeadSort }): Promise<LeadPage>;
   init(): Promise<void>;
 }
 
@@ -63,6 +67,12 @@ function baseUpdate(update: SnapshotUpdate, pending?: PendingEvent): UpdateQuery
   if (Object.keys(update.max).length > 0) query.$max = update.max;
   if (Object.keys(update.addToSet).length > 0) query.$addToSet = update.addToSet;
   return query as UpdateQuery<LeadDoc>;
+}
+
+function sortOf(sort: LeadSort): Record<string, 1 | -1> {
+  const direction = sort.startsWith('-') ? -1 : 1;
+  const field = sort.replace(/^-/, '');
+  return { [`milestones.${field}`]: direction, _id: 1 };
 }
 
 export function createLeadRepository(connection: Connection): LeadRepository {
@@ -169,7 +179,7 @@ export function createLeadRepository(connection: Connection): LeadRepository {
       const [items, total] = await Promise.all([
         model
           .find(query)
-          .sort({ 'milestones.receivedAt': -1, _id: 1 })
+          .sort(sortOf(page.sort ?? '-receivedAt'))
           .skip(page.skip)
           .limit(page.limit)
           .lean<LeadSnapshot[]>(),

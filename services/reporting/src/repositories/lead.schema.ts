@@ -132,6 +132,8 @@ LeadSchema.index({ oemId: 1, 'milestones.receivedAt': -1 });
 LeadSchema.index({ oemId: 1, status: 1, 'milestones.receivedAt': -1 });
 // A consultant's own leads.
 LeadSchema.index({ oemId: 1, agentId: 1, 'milestones.receivedAt': -1 });
+// The dealer list sorted by consultant-assignment time (§8.5), either direction.
+LeadSchema.index({ oemId: 1, dealerId: 1, 'milestones.assignedAt': -1 });
 
 export function leadModel(connection: Connection): Model<LeadDoc> {
   return connection.models.ReportingLead ?? connection.model<LeadDoc>('ReportingLead', LeadSchema);
