@@ -363,6 +363,22 @@ describe('reporting read models', () => {
       expect(response.status, query).toBe(400);
       expect(response.headers.get('content-type')).toContain('application/problem+json');
     }
+    for (const path of [
+      '/v1/reports/grades?day=2025-02-30',
+      '/v1/reports/models?channelLevel=l4',
+      '/v1/reports/volume?format=pdf',
+      '/v1/reports/volume?view=dealer',
+      '/v1/reports/reasons?from=2023-01-01&to=2025-12-31',
+      '/v1/kpis?format=xls',
+      '/v1/leads?sort=name',
+      '/v1/wallboard?dealerId=',
+    ]) {
+      const response = await fetch(`${service.url}${path}`, { headers });
+      expect(response.status, path).toBe(400);
+      expect(response.headers.get('content-type'), path).toContain('application/problem+json');
+    }
+    expect((await fetch(`${service.url}/v1/reports/nope`, { headers })).status).toBe(404);
+    expect((await fetch(`${service.url}/v1/reports/volume`)).status).toBe(401);
     expect((await fetch(`${service.url}/v1/kpis`)).status).toBe(401);
     const source = await authHeaders({ roles: ['source'], oemId });
     expect((await fetch(`${service.url}/v1/kpis`, { headers: source })).status).toBe(403);
