@@ -7,7 +7,7 @@
  * records a follow-up and books an appointment; a manager approves a defeat; a dealer user cannot
  * open another dealer's lead by URL. Screenshots of the main screens go to console/test/screenshots/.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -330,6 +330,14 @@ describe('the console in a browser', () => {
     await page.goto(`${web?.url}/ops/reports`);
     await page.waitForSelector('.card table, .card .muted');
     await shot(page, '05-operator-reports');
+    // Export: the first export button of the report (reporting's CSV, or the client-side one).
+    const [file] = await Promise.all([
+      page.waitForEvent('download'),
+      page.click('button:has-text("导出 CSV")'),
+    ]);
+    expect(file.suggestedFilename()).toMatch(/\.csv$/);
+    const csv = await file.path().then((p) => readFileSync(p, 'utf8'));
+    expect(csv.split('\n').length).toBeGreaterThan(1);
     await page.goto(`${web?.url}/ops/flow`);
     await page.waitForFunction(() => document.querySelectorAll('.card tbody tr').length >= 6, undefined, {
       timeout: 30_000,
@@ -461,13 +469,18 @@ describe('the console in a browser', () => {
     await page.waitForSelector('[data-testid=timeline] li[data-type="lead.defeat_approved"]', {
       timeout: 60_000,
     });
+    // Defeated (已战败), and where the defeat enrols the lead in nurturing, already 培育中.
     await page.waitForFunction(
-      () => document.querySelector('[data-testid=lead-status]')?.textContent === '已战败',
+      () =>
+        ['已战败', '培育中'].includes(document.querySelector('[data-testid=lead-status]')?.textContent ?? ''),
       undefined,
       { timeout: 30_000 },
     );
     await shot(page, '12-manager-defeated-lead');
 
+    await page.goto(`${web?.url}/pool`);
+    await page.waitForSelector('.card');
+    await shot(page, '13a-manager-pool');
     await page.goto(`${web?.url}/team`);
     await page.waitForSelector('.card table');
     await shot(page, '13-manager-team');

@@ -374,6 +374,13 @@ const HAND_WRITTEN = new Set([
   APPOINTMENT_PATH,
 ]);
 
+/** A short tab label: the route's last segment translated (visits → 到店), else its summary. */
+function actionLabel(route: RouteInfo, t: (key: string) => string): string {
+  const key = `action:${route.path.slice('/v1/leads/{leadId}/'.length)}`;
+  const label = t(key);
+  return label === key ? (route.summary ?? key) : label;
+}
+
 /** The seeds' order of the funnel's actions: visit, test drive, order, win, then the rest. */
 const ACTION_ORDER = ['visit', 'test-drive', 'test_drive', 'order', 'win', 'won', 'appointment'];
 
@@ -393,8 +400,13 @@ function OtherActionsCard({
     return i === -1 ? ACTION_ORDER.length : i;
   };
   const actions = routes
+    // Routes with a second path parameter (an appointment id) act on their own record, not from here.
     .filter(
-      (r) => r.method === 'POST' && r.path.startsWith('/v1/leads/{leadId}/') && !HAND_WRITTEN.has(r.path),
+      (r) =>
+        r.method === 'POST' &&
+        r.path.startsWith('/v1/leads/{leadId}/') &&
+        !r.path.slice('/v1/leads/{leadId}/'.length).includes('{') &&
+        !HAND_WRITTEN.has(r.path),
     )
     .sort((a, b) => rank(a.path) - rank(b.path));
   const [chosen, setChosen] = useState<string | undefined>(undefined);
@@ -414,7 +426,7 @@ function OtherActionsCard({
                 className={a === route ? 'tab active' : 'tab'}
                 onClick={() => setChosen(a.path)}
               >
-                {a.summary ?? a.path.split('/').slice(4).join('/')}
+                {actionLabel(a, t)}
               </button>
             ))}
           </div>

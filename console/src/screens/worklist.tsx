@@ -1,10 +1,22 @@
 /** The agent's (or the dealer's) work list, in the seeds' four groups, with due and overdue rows marked. */
 import { useState } from 'react';
-import { call } from '../api.js';
+import { call, download } from '../api.js';
+import { routesOf } from '../openapi.js';
 import { formatTime, useT } from '../i18n.js';
 import type { Claims } from '../session.js';
 import { dueState, WorkGroups, type LeadPage, type Worklist } from '../types.js';
-import { Badge, Card, ErrorBox, Link, Loading, Table, useAsync, useInterval, useLanguage } from '../ui.js';
+import {
+  Badge,
+  Card,
+  ErrorBox,
+  Link,
+  Loading,
+  Table,
+  useAction,
+  useAsync,
+  useInterval,
+  useLanguage,
+} from '../ui.js';
 
 export async function loadWorklist(claims: Claims, group: string, sort: string, agentId?: string) {
   const query = {
@@ -31,6 +43,12 @@ export function WorklistScreen({ claims }: { claims: Claims }) {
   const [sort, setSort] = useState('-assignedAt');
   const data = useAsync(() => loadWorklist(claims, group, sort), [group, sort, claims.sub]);
   useInterval(() => data.reload(), 15_000);
+  const canExport = useAsync(
+    async () =>
+      (await routesOf('allocation')).some((r) => r.method === 'GET' && r.path === '/v1/worklist/export'),
+    [],
+  );
+  const exporting = useAction();
   const groups = data.data?.list.groups ?? {};
   const rows = data.data?.list.items ?? [];
   return (
@@ -54,10 +72,30 @@ export function WorklistScreen({ claims }: { claims: Claims }) {
           <option value="-assignedAt">{t('sortNewest')}</option>
           <option value="assignedAt">{t('sortOldest')}</option>
         </select>
+        {canExport.data === true
+          ? (['csv', 'xlsx'] as const).map((format) => (
+              <button
+                key={format}
+                disabled={exporting.busy}
+                onClick={() =>
+                  exporting.run(() =>
+                    download(
+                      'allocation',
+                      '/v1/worklist/export',
+                      { status: group === 'all' ? undefined : group, sort, format },
+                      `worklist.${format}`,
+                    ),
+                  )
+                }
+              >
+                {t('export').replace('CSV', format.toUpperCase())}
+              </button>
+            ))
+          : null}
       </div>
       <Card>
         <Loading when={data.loading && data.data === undefined} />
-        <ErrorBox error={data.error} />
+        <ErrorBox error={data.error ?? exporting.error} />
         <Table
           rows={rows}
           rowClass={(row) => {
