@@ -285,6 +285,15 @@ describe('createHttpApp', () => {
     expect(res.json()).toMatchObject({ type: 'not_found', status: 404, instance: '/nope?x=1' });
   });
 
+  it('answers router-level errors (over-long path parameter, malformed URL) as problems', async () => {
+    for (const url of [`/leads/${'x'.repeat(500)}`, '/leads/%E0%A4%A']) {
+      const res = await app.inject({ url, headers: await bearer(manager) });
+      expect(res.statusCode, url).toBeGreaterThanOrEqual(400);
+      expect(res.statusCode, url).toBeLessThan(500);
+      expect(res.headers['content-type'], url).toContain('application/problem+json');
+    }
+  });
+
   it('500s an unexpected error with a generic problem and no internals', async () => {
     const res = await app.inject({
       url: '/boom',

@@ -100,6 +100,11 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     logController: new LogController({ requestIdLogLabel: 'correlationId' }),
     // Report every invalid field at once, so a client fixes a request in one round trip.
     ajv: { customOptions: { allErrors: true } },
+    // Errors the router raises before any route runs (a malformed URL component, an over-long path
+    // parameter) get the same problem+json body as every other error instead of fastify's own JSON.
+    frameworkErrors: (error, request, reply) => {
+      void sendProblem(reply, toProblem(error, request));
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.addHook('onRequest', async (request, reply) => {
