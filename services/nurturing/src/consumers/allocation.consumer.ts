@@ -42,11 +42,12 @@ export function createAllocationHandler(deps: AllocationConsumerDeps) {
     switch (envelope.type) {
       case 'lead.allocated': {
         const d = envelope.data;
-        await deps.schedules?.ensure({
-          oemId: envelope.oemId,
-          dealerId: d.dealerId,
-          timeZone: calendar.timeZone,
-        });
+        // Never in the way of the lead's lifecycle: a failure here is retried with the dealer's next lead.
+        await deps.schedules
+          ?.ensure({ oemId: envelope.oemId, dealerId: d.dealerId, timeZone: calendar.timeZone })
+          .catch((error: unknown) =>
+            ctx.logger.error({ err: error, dealerId: d.dealerId }, 'transfer schedules not created'),
+          );
         const outcome = await deps.lifecycle.startOrSignal({
           leadId: d.leadId,
           oemId: envelope.oemId,
