@@ -66,8 +66,8 @@ export interface LeadDoc {
   /**
    * Events of this lead not counted yet (waiting for lead.received, the grade or the assignment),
    * keyed by {@link pendingKey}. Kept on the snapshot, which is read by `_id` anyway, because a
-   * `{ leadId, counted }` query on the events collection is a full scan on FerretDB v1 (its SQLite
-   * backend filters secondary fields in Go), which made the projection quadratic in the event count.
+   * `{ leadId, counted }` query on the events collection behaved as a scan on FerretDB v1 (seconds
+   * per query at 20,000 events), which made the projection quadratic in the event count.
    */
   pending?: Record<string, PendingEvent>;
 }
