@@ -147,6 +147,33 @@ async function collect(
   return { latencies, delivered: latencies.length, lastAt };
 }
 
+/**
+ * The ceiling this machine's database sets: sequential single-document writes per second (an insert
+ * and an update by `_id`, as the dispatcher does). A delivery costs about six such writes (claim,
+ * schedule, outcome, attempt, log, schedule removal) and an event about four plus two per batch of
+ * subscriptions, all serialised by FerretDB's SQLite backend, so this bounds deliveries/s.
+ */
+async function writeCeiling(seconds: number): Promise<{ writesPerSecond: number; writeMs: LatencySummary }> {
+  const mongoose = (await import('mongoose')).default;
+  const connection = await mongoose
+    .createConnection(mongoUrl, { dbName: `bench_webhooks_${suffix}` })
+    .asPromise();
+  const scratch = connection.collection<{ _id: string; n: number }>('bench_ceiling');
+  const times: number[] = [];
+  const until = Date.now() + seconds * 1000;
+  for (let i = 0; Date.now() < until; i += 1) {
+    const started = performance.now();
+    await scratch.insertOne({ _id: `w${i}`, n: 0 });
+    await scratch.updateOne({ _id: `w${i}` }, { $set: { n: 1 } });
+    times.push((performance.now() - started) / 2);
+  }
+  await scratch.drop().catch(() => undefined);
+  await connection.close();
+  return { writesPerSecond: round((times.length * 2) / seconds, 1), writeMs: summarise(times) };
+}
+
+log('database write ceiling (5 s)');
+const ceiling = await writeCeiling(5);
 log(`warm-up (${SUBSCRIPTIONS} subscriptions → ${receiverUrl})`);
 const warm = new Map<string, number>();
 for (let i = 0; i < 20; i += 1) {
@@ -196,6 +223,11 @@ const results = {
     dispatchConcurrency: Number(CONCURRENCY),
   },
   targets: TARGETS,
+  ceiling: {
+    ...ceiling,
+    /** ≈ 6 writes per delivery + (4 + 2) per event fanned out to SUBSCRIPTIONS subscriptions. */
+    deliveriesPerSecondBound: round(ceiling.writesPerSecond / (6 + 6 / SUBSCRIPTIONS), 1),
+  },
   latency: {
     offeredEventsPerSecond: RATE,
     expected: paced.size * SUBSCRIPTIONS,
@@ -235,6 +267,14 @@ process.stdout.write(
     ],
     ['delivered / expected (burst)', `${burstRun.delivered}/${burst.size * SUBSCRIPTIONS}`, '', ''],
     ['event → delivery p99 in the burst (ms)', burstLatency.p99, '', ''],
+    ['database writes/s, sequential (ceiling)', ceiling.writesPerSecond, '', ''],
+    [
+      'database write p50 / p99 (ms)',
+      `${round(ceiling.writeMs.p50)} / ${round(ceiling.writeMs.p99)}`,
+      '',
+      '',
+    ],
+    ['deliveries/s the write ceiling allows', results.ceiling.deliveriesPerSecondBound, '', ''],
   ])}\n\n`,
 );
 log(`results written to ${writeResults('webhooks', results)}`);

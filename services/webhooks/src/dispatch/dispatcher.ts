@@ -122,8 +122,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     reason: string,
   ) {
     const at = now();
-    if (!(await subscriptions.disable(subscription._id, reason, at))) return;
-    const cancelled = await deliveries.cancelPending(subscription._id, 'subscription_disabled', at);
+    if (subscription.status !== 'active') return;
+    // Notification first: whoever sees the subscription disabled can already read why.
     await notifications.record({
       _id: `${subscription._id}:disabled:${delivery._id}`,
       owner: subscription.owner,
@@ -134,6 +134,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       eventId: delivery.eventId,
       at,
     });
+    if (!(await subscriptions.disable(subscription._id, reason, at))) return;
+    const cancelled = await deliveries.cancelPending(subscription._id, 'subscription_disabled', at);
     metrics?.disabled.inc();
     log.warn(
       {
