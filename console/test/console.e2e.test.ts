@@ -430,6 +430,9 @@ describe('the console in a browser', () => {
     await signIn(phone, token, '/worklist');
     await phone.waitForSelector(link, { timeout: 30_000 });
     await shot(phone, '10-agent-worklist-phone');
+    await phone.click(link);
+    await phone.waitForSelector('form[data-form=follow-up]');
+    await shot(phone, '10b-agent-lead-phone');
     await phone.context().close();
     await page.context().close();
   });
