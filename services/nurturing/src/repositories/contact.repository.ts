@@ -68,26 +68,13 @@ export function createContactRepository({ connection }: { connection: Connection
         .exec();
     },
     async customer(scope) {
-      return (
-        (await model
-          .findOne({ _id: customerId(scope), oemId: scope.oemId })
-          .lean<Contact>()
-          .exec()) ?? undefined
-      );
+      return (await model.findById(customerId(scope)).lean<Contact>().exec()) ?? undefined;
     },
     async agent(scope) {
-      return (
-        (await model
-          .findOne({ _id: agentId(scope), oemId: scope.oemId })
-          .lean<Contact>()
-          .exec()) ?? undefined
-      );
+      return (await model.findById(agentId(scope)).lean<Contact>().exec()) ?? undefined;
     },
     async optOut(scope, at) {
-      const doc = await model
-        .findOne({ _id: customerId(scope), oemId: scope.oemId })
-        .lean<Contact>()
-        .exec();
+      const doc = await model.findById(customerId(scope)).lean<Contact>().exec();
       if (doc === null) return false;
       const filter =
         doc.customerId === undefined

@@ -58,17 +58,13 @@ export function createLeadIndexRepository({ connection }: { connection: Connecti
   const model = leadIndexModel(connection);
   return {
     async upsert(row) {
+      // By _id alone: FerretDB answers an _id lookup from the index but scans the collection for any
+      // compound filter. A lead's actions are recorded one after another (the workflow serialises its
+      // activities), so the read-compare-write cannot race with another action of the same lead.
       const _id = `${row.oemId}:${row.leadId}`;
-      const result = await model
-        .updateOne({ _id, oemId: row.oemId, at: { $lte: row.at } }, { $set: row })
-        .exec();
-      if (result.matchedCount === 1) return;
-      try {
-        await model.create({ _id, ...row });
-      } catch (error) {
-        // Exists with a newer `at`: leave it.
-        if ((error as { code?: number }).code !== 11000) throw error;
-      }
+      const existing = await model.findById(_id, { at: 1 }).lean<Pick<LeadIndexDoc, 'at'>>().exec();
+      if (existing !== null && existing.at.getTime() > row.at.getTime()) return;
+      await model.updateOne({ _id }, { $set: row }, { upsert: true }).exec();
     },
     async forDealer(scope) {
       const docs = await model

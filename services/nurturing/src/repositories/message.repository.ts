@@ -33,15 +33,19 @@ export interface MessageRepository {
 export function createMessageRepository({ connection }: { connection: Connection }): MessageRepository {
   const model = messageModel(connection);
   const counters = frequencyModel(connection);
-  const byId = (s: { oemId: string; id: string }) => ({ _id: s.id, oemId: s.oemId });
+  // Ids are `${workflowId}-${step}`, unique across tenants; lookups go by _id alone (FerretDB serves
+  // those from the index and scans for compound filters), the tenant is checked on the document.
+  const byId = (s: { oemId: string; id: string }) => ({ _id: s.id });
+  const ofTenant = (doc: MessageRecord | null, s: { oemId: string }) =>
+    doc !== null && doc.oemId === s.oemId ? doc : undefined;
   const updated = async (s: { oemId: string; id: string }) => {
-    const doc = await model.findOne(byId(s)).lean<MessageRecord>().exec();
-    if (doc === null) throw new Error(`message ${s.id} vanished`);
+    const doc = ofTenant(await model.findById(s.id).lean<MessageRecord>().exec(), s);
+    if (doc === undefined) throw new Error(`message ${s.id} vanished`);
     return doc;
   };
   return {
     async find(s) {
-      return (await model.findOne(byId(s)).lean<MessageRecord>().exec()) ?? undefined;
+      return ofTenant(await model.findById(s.id).lean<MessageRecord>().exec(), s);
     },
     async createPending(record) {
       try {
