@@ -25,7 +25,7 @@ export default defineConfig({
           sequence: { groupOrder: 1 },
           include: ['packages/*/test/**/*.test.ts', 'services/*/test/**/*.test.ts'],
           globalSetup: ['packages/testkit/src/global-setup.ts'],
-          testTimeout: 60_000,
+          testTimeout: 120_000,
           hookTimeout: 120_000,
           maxWorkers: 2,
           environment: 'node',
