@@ -281,5 +281,14 @@ log(`results written to ${writeResults('webhooks', results)}`);
 
 await publisher.disconnect();
 await service.close();
+// The benchmark's database is scratch: leave the shared server as it was found.
+{
+  const mongoose = (await import('mongoose')).default;
+  const connection = await mongoose
+    .createConnection(mongoUrl, { dbName: `bench_webhooks_${suffix}` })
+    .asPromise();
+  await connection.dropDatabase();
+  await connection.close();
+}
 server.closeAllConnections();
 await new Promise<void>((resolve) => server.close(() => resolve()));
