@@ -15,7 +15,6 @@ export default tseslint.config(
       '**/*.cjs',
       '**/*.mjs',
       'bench/results/**',
-      'console/**',
     ],
   },
   js.configs.recommended,

@@ -15,7 +15,13 @@ export default defineConfig({
           // Projects with different worker counts must run as separate groups (vitest 4): unit first,
           // then integration, then e2e, so a fast failure shows before the slow tiers start.
           sequence: { groupOrder: 0 },
-          include: ['packages/*/src/**/*.spec.ts', 'services/*/src/**/*.spec.ts', 'test/unit/**/*.spec.ts'],
+          include: [
+            'packages/*/src/**/*.spec.ts',
+            'services/*/src/**/*.spec.ts',
+            'test/unit/**/*.spec.ts',
+            'console/**/*.spec.ts',
+          ],
+          exclude: ['**/node_modules/**'],
           environment: 'node',
         },
       },
@@ -35,7 +41,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           sequence: { groupOrder: 2 },
-          include: ['test/e2e/**/*.test.ts'],
+          include: ['test/e2e/**/*.test.ts', 'console/test/**/*.test.ts'],
           globalSetup: ['packages/testkit/src/global-setup.ts'],
           testTimeout: 180_000,
           hookTimeout: 180_000,

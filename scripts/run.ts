@@ -7,6 +7,8 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createTokenSigner, LOCAL_DEV_JWT_SECRET } from '@leadflow/platform/auth';
+import { buildConsoleApp } from '@leadflow/console/build';
+import { startConsole, type RunningConsole } from '@leadflow/console/server';
 import { REPO_DIR, infraUp, startServices, type RunningStack } from '@leadflow/testkit/stack';
 import { DEMO_OEM, demoNetwork } from './demo/network.js';
 import { seedDemo } from './demo/seed.js';
@@ -18,6 +20,7 @@ const { values: args } = parseArgs({
     for: { type: 'string' },
     rate: { type: 'string', default: '5' },
     'no-traffic': { type: 'boolean', default: false },
+    'console-port': { type: 'string', default: '3000' },
   },
 });
 
@@ -29,12 +32,13 @@ async function main(): Promise<void> {
   const logDir = path.join(REPO_DIR, '.leadflow', 'dev', 'logs');
 
   // Filled once the services are up; stop() may run before that (Ctrl-C during start-up).
-  const running: { stack?: RunningStack } = {};
+  const running: { stack?: RunningStack; web?: RunningConsole } = {};
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     log('stopping services');
+    await running.web?.close();
     await running.stack?.stop();
     if (infra.startedHere) {
       log('stopping the local servers');
@@ -56,6 +60,15 @@ async function main(): Promise<void> {
   });
   running.stack = stack;
   const url = stack.url;
+
+  log('building the console');
+  await buildConsoleApp();
+  const web = await startConsole({
+    port: Number(args['console-port']),
+    serviceUrls: Object.fromEntries([...stack.services.values()].map((s) => [s.name, s.url])),
+    devTokens: { secret: LOCAL_DEV_JWT_SECRET, oemId: DEMO_OEM },
+  });
+  running.web = web;
 
   const signer = createTokenSigner({
     secret: LOCAL_DEV_JWT_SECRET,
@@ -108,7 +121,7 @@ async function main(): Promise<void> {
     'Leadflow is running.',
     ...[...stack.services.values()].map((s) => `  ${s.name.padEnd(10)} ${s.url}/docs`),
     `  Temporal UI ${infra.env.TEMPORAL_UI_URL || '(external Temporal: see its own UI)'}`,
-    `  console    (issue 9, not built yet — use the reporting API: http://127.0.0.1:3006/v1/kpis)`,
+    `  console    ${web.url}  (pick a demo role, or paste the token below)`,
     `  logs       ${logDir}`,
     '',
     `Demo token (oem_admin of ${DEMO_OEM}, 12 h):`,

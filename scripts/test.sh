@@ -29,6 +29,10 @@ if [ $# -eq 0 ]; then
   check typecheck tsc -b
 fi
 
+# The console's browser tests drive Debian's Chromium; installed here (once) so a fresh machine needs
+# nothing by hand. A failure to install fails the run rather than skipping those tests.
+check chromium bash console/scripts/ensure-chromium.sh
+
 echo "::: vitest" >&2
 VITEST_JSON="$out/vitest.json" vitest run "$@"
 vitest_rc=$?
