@@ -24,6 +24,14 @@ export const ConfigSchema = Type.Composite([
     SWEEP_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000 }),
     /** Outbox entries younger than this are left to the request or consumer that wrote them. */
     OUTBOX_RELAY_AFTER_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 5_000 }),
+    /**
+     * How long routing trusts its in-memory copy of an OEM's network, policy and daily counts (0 = no
+     * cache). This instance's own network and policy writes take effect at once; other instances'
+     * within this time.
+     */
+    ROUTING_CACHE_MS: Type.Integer({ minimum: 0, maximum: 300_000, default: 5_000 }),
+    /** Partitions the consumer works on in parallel. */
+    CONSUMER_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 6 }),
   }),
 ]);
 

@@ -15,6 +15,7 @@ import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { createAllocationHandler } from './consumers/dispatch.js';
 import { createAssignmentRepository } from './repositories/assignment.repository.js';
+import { cachedDayCounts, cachedNetwork, cachedPolicies } from './repositories/cached.js';
 import { createLoadRepository } from './repositories/load.repository.js';
 import { createNetworkRepository } from './repositories/network.repository.js';
 import { createRoutingPolicyRepository } from './repositories/routing-policy.repository.js';
@@ -80,9 +81,9 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
 
     const deps: AllocationDeps = {
       assignments: createAssignmentRepository(connection),
-      network: createNetworkRepository(connection),
-      loads: createLoadRepository(connection),
-      policies: createRoutingPolicyRepository(connection),
+      network: cachedNetwork(createNetworkRepository(connection), config.ROUTING_CACHE_MS),
+      loads: cachedDayCounts(createLoadRepository(connection), config.ROUTING_CACHE_MS),
+      policies: cachedPolicies(createRoutingPolicyRepository(connection), config.ROUTING_CACHE_MS),
       publisher,
       allocationTopic: name(Topics.allocation),
       logger,
@@ -120,6 +121,7 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
       parse: parseEnvelope,
       handler: createAllocationHandler(deps),
       dedup: createMongoProcessedEvents(connection),
+      concurrency: config.CONSUMER_CONCURRENCY,
     });
     closers.push(() => consumer.stop());
     await consumer.start();

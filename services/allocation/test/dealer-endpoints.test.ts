@@ -361,12 +361,16 @@ describe('work list', () => {
     const owner = (await inject('GET', `/v1/assignments/${w3}`, mgr)).json<View>().agentId ?? '';
     const before = (await inject('GET', '/v1/team', mgr)).json<TeamBody>();
     await publishLifecycle(h, 'lead.won', oemId, `${w3}:won`, dealerLead(w3));
+    const load = (body: TeamBody) => body.agents.find((a) => a.agentId === owner);
+    // The slot is released right after the close is stored: wait for both.
     const after = await waitFor(async () => {
       const body = (await inject('GET', '/v1/team', mgr)).json<TeamBody>();
-      return body.agents.find((a) => a.agentId === owner)?.groups.arrived === 0 ? body : undefined;
+      const agent = load(body);
+      return agent?.groups.arrived === 0 && agent.openLeads === (load(before)?.openLeads ?? 0) - 1
+        ? body
+        : undefined;
     });
-    const load = (body: TeamBody) => body.agents.find((a) => a.agentId === owner)?.openLeads;
-    expect(load(after)).toBe((load(before) ?? 0) - 1);
+    expect(load(after)?.openLeads).toBe((load(before)?.openLeads ?? 0) - 1);
     expect((await inject('GET', `/v1/assignments/${w3}`, mgr)).json<View>().status).toBe('closed');
     expect(await order('sort=createdAt')).toEqual([w1, w2, w4]);
   });

@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import type { TenantFilter } from '@leadflow/platform/mongo';
-import type { AnyBulkWriteOperation, Connection } from 'mongoose';
+import { isDuplicateKeyError } from '@leadflow/platform/kafka';
+import type { AnyBulkWriteOperation, Connection, Model } from 'mongoose';
 import { DEFAULT_TIME_ZONE } from '../domain/calendar.js';
 import type { Dealer, ExistingNetwork, Network, Staff, Team } from '../domain/network.js';
 import {
@@ -81,6 +83,45 @@ function upsert<T extends { _id: string }>(doc: T): AnyBulkWriteOperation<T> {
   return { updateOne: { filter: { _id } as never, update: { $set: fields } as never, upsert: true } };
 }
 
+/**
+ * Writes records by deterministic `_id`: records not stored yet are inserted in bulk, stored ones are
+ * updated. FerretDB executes an upsert as a lookup plus a write per record, which made a 10,000-staff
+ * upload take minutes; `insertMany` is one statement per batch. A record inserted by a concurrent upload
+ * meanwhile (duplicate key) is upserted instead, so the outcome is the same as upserting everything.
+ */
+async function writeAll<T extends { _id: string }>(model: Model<T>, docs: readonly T[]): Promise<void> {
+  for (let i = 0; i < docs.length; i += 1000) {
+    const batch = docs.slice(i, i + 1000);
+    const stored = new Set(
+      (
+        await model
+          .find({ _id: { $in: batch.map((d) => d._id) } } as never, { _id: 1 })
+          .lean<{ _id: string }[]>()
+      ).map((d) => d._id),
+    );
+    const fresh = batch.filter((d) => !stored.has(d._id));
+    const again = batch.filter((d) => stored.has(d._id));
+    if (fresh.length > 0) {
+      try {
+        await model.insertMany(fresh as never[], { ordered: false, lean: true });
+      } catch (error) {
+        if (!isDuplicateKeyError(error) && !hasOnlyDuplicateKeyErrors(error)) throw error;
+        again.push(...fresh);
+      }
+    }
+    if (again.length > 0) await model.bulkWrite(again.map((d) => upsert(d)) as never, { ordered: false });
+  }
+}
+
+function hasOnlyDuplicateKeyErrors(error: unknown): boolean {
+  const writeErrors = (error as { writeErrors?: { code?: number; err?: { code?: number } }[] }).writeErrors;
+  return (
+    Array.isArray(writeErrors) &&
+    writeErrors.length > 0 &&
+    writeErrors.every((e) => (e.code ?? e.err?.code) === 11000)
+  );
+}
+
 export interface NetworkRepository {
   /** Upserts dealers, teams and staff of one OEM; records not in the upload are left as they are. */
   upsert(oemId: string, network: Network, now: Date): Promise<void>;
@@ -93,6 +134,14 @@ export interface NetworkRepository {
   findDealer(oemId: string, dealerId: string): Promise<StoredDealer | null>;
   listTeams(oemId: string, dealerId: string): Promise<StoredTeam[]>;
   listStaff(oemId: string, dealerId: string): Promise<StoredStaff[]>;
+  /**
+   * A token that changes with every upload of the OEM's network: the routing cache reloads only when
+   * it differs (a single `_id` read; FerretDB scans for anything else).
+   */
+  networkToken(oemId: string): Promise<string>;
+  /** Every team / staff member of the OEM (the routing cache's snapshot). */
+  listAllTeams(oemId: string): Promise<StoredTeam[]>;
+  listAllStaff(oemId: string): Promise<StoredStaff[]>;
   findStaff(oemId: string, staffId: string): Promise<StoredStaff | null>;
 }
 
@@ -100,15 +149,17 @@ export function createNetworkRepository(connection: Connection): NetworkReposito
   const Dealers = connection.model<DealerDoc>('Dealer', DealerMongoSchema);
   const Teams = connection.model<TeamDoc>('Team', TeamMongoSchema);
   const Staff = connection.model<StaffDoc>('Staff', StaffMongoSchema);
+  const Versions = connection.collection<{ _id: string; token: string; at: Date }>('network_versions');
 
   return {
     async upsert(oemId, network, now) {
       // Dealers first, then teams, then staff: a crash midway leaves references pointing only at
       // records that exist, and re-sending the same upload completes it.
       if (network.dealers.length > 0) {
-        await Dealers.bulkWrite(
-          network.dealers.map((d) =>
-            upsert<DealerDoc>({
+        await writeAll(
+          Dealers,
+          network.dealers.map(
+            (d): DealerDoc => ({
               _id: key(oemId, d.id),
               oemId,
               id: d.id,
@@ -130,21 +181,27 @@ export function createNetworkRepository(connection: Connection): NetworkReposito
               updatedAt: now,
             }),
           ),
-          { ordered: false },
         );
       }
       if (network.teams.length > 0) {
-        await Teams.bulkWrite(
-          network.teams.map((t) => upsert<TeamDoc>({ _id: key(oemId, t.id), oemId, ...t, updatedAt: now })),
-          { ordered: false },
+        await writeAll(
+          Teams,
+          network.teams.map((t): TeamDoc => ({ _id: key(oemId, t.id), oemId, ...t, updatedAt: now })),
         );
       }
       if (network.staff.length > 0) {
-        await Staff.bulkWrite(
-          network.staff.map((s) => upsert<StaffDoc>({ _id: key(oemId, s.id), oemId, ...s, updatedAt: now })),
-          { ordered: false },
+        await writeAll(
+          Staff,
+          network.staff.map((s): StaffDoc => ({ _id: key(oemId, s.id), oemId, ...s, updatedAt: now })),
         );
       }
+      // Last, after every record: a cache that sees the new token also sees the records.
+      await Versions.updateOne({ _id: oemId }, { $set: { token: randomUUID(), at: now } }, { upsert: true });
+    },
+
+    async networkToken(oemId) {
+      const doc = await Versions.findOne({ _id: oemId });
+      return doc?.token ?? 'none';
     },
 
     async existing(oemId) {
@@ -177,6 +234,14 @@ export function createNetworkRepository(connection: Connection): NetworkReposito
 
     async listStaff(oemId, dealerId) {
       return (await Staff.find({ oemId, dealerId }).sort({ id: 1 }).lean<StaffDoc[]>()).map(toStaff);
+    },
+
+    async listAllTeams(oemId) {
+      return (await Teams.find({ oemId }).sort({ id: 1 }).lean<TeamDoc[]>()).map(toTeam);
+    },
+
+    async listAllStaff(oemId) {
+      return (await Staff.find({ oemId }).sort({ id: 1 }).lean<StaffDoc[]>()).map(toStaff);
     },
 
     async findStaff(oemId, staffId) {
