@@ -124,6 +124,14 @@ async function subscribe(name: string, who: TestTokenOptions, body: Record<strin
 const parsed = (r: ReceivedRequest) => JSON.parse(r.body) as PublicLeadEventV1;
 const header = (r: ReceivedRequest, name: string) => r.headers[name] as string | undefined;
 const eventIdsOf = (rs: readonly ReceivedRequest[]) => rs.map((r) => header(r, WebhookHeaders.eventId));
+/**
+ * Event ids in order of their first successful receipt. An attempt whose answer the dispatcher did not
+ * get in time (a loaded machine) is retried although the receiver had it: the repeat is the same
+ * delivery and event id, which receivers deduplicate on, so order is judged on first receipts.
+ */
+const firstReceipts = (rs: readonly ReceivedRequest[]) => [
+  ...new Set(eventIdsOf(rs.filter((r) => r.status === 204))),
+];
 /** The public events of `leadId` we published, in publication order. */
 const publicIds = (leadId: string) =>
   published.filter((e) => e.data.leadId === leadId && isPublicEventType(e.type)).map((e) => e.id);
@@ -144,7 +152,7 @@ beforeAll(async () => {
     RETRY_MAX_MS: '400',
     RETRY_MAX_AGE_MS: '45000',
     DISPATCH_POLL_MS: '50',
-    DELIVERY_TIMEOUT_MS: '3000',
+    DELIVERY_TIMEOUT_MS: '10000',
     // Covers an attempt plus the slowest database writes after it on a loaded machine (see README).
     DISPATCH_LEASE_MS: '30000',
     CONSUMER_CONCURRENCY: '4',
@@ -340,14 +348,14 @@ describe('deliveries', { timeout: 180_000 }, () => {
     );
     const requests = await waitFor(() => {
       const got = receivers.a.delivered().filter((r) => parsed(r).leadId === leadId);
-      return got.length >= 3 && got;
+      return firstReceipts(got).length >= 3 && got;
     }, LONG);
     const described = requests.map((r) =>
       [WebhookHeaders.eventId, WebhookHeaders.deliveryId, WebhookHeaders.attempt, 'user-agent']
         .map((h) => header(r, h))
         .join(' '),
     );
-    expect(eventIdsOf(requests), described.join('\n')).toEqual(publicIds(leadId));
+    expect(firstReceipts(requests), described.join('\n')).toEqual(publicIds(leadId));
     for (const request of requests) {
       const signature = header(request, WebhookHeaders.signature)!;
       const verdict = verifySignature({
@@ -444,8 +452,8 @@ describe('deliveries', { timeout: 180_000 }, () => {
 
       for (const [leadId, ids] of Object.entries(expected)) {
         const mine = receiver.requests.filter((r) => parsed(r).leadId === leadId);
-        // Each event delivered once, and in order.
-        expect(eventIdsOf(mine.filter((r) => r.status === 204))).toEqual(ids);
+        // Each event delivered, in order.
+        expect(firstReceipts(mine)).toEqual(ids);
         // Never an attempt at an event before every earlier event of the lead was delivered.
         const delivered = new Set<string>();
         for (const request of mine) {
@@ -522,10 +530,11 @@ describe('deliveries', { timeout: 180_000 }, () => {
       const got = receivers.a
         .delivered()
         .filter((r) => header(r, WebhookHeaders.replay) === replay.body.replayId);
-      return got.length >= expectedIds.length && got;
+      return firstReceipts(got).length >= expectedIds.length && got;
     }, LONG);
     expect(new Set(eventIdsOf(replayed))).toEqual(new Set(expectedIds));
-    expect(replayed).toHaveLength(expectedIds.length);
+    // Repeats (see firstReceipts) are the same delivery, never a second one.
+    expect(new Set(replayed.map((r) => header(r, WebhookHeaders.deliveryId))).size).toBe(expectedIds.length);
     for (const request of replayed) {
       const original = receivers.a
         .delivered()
@@ -540,7 +549,7 @@ describe('deliveries', { timeout: 180_000 }, () => {
       );
     }
     const l2 = lead('L2');
-    expect(eventIdsOf(replayed.filter((r) => parsed(r).leadId === l2))).toEqual(
+    expect(firstReceipts(replayed.filter((r) => parsed(r).leadId === l2))).toEqual(
       publicIds(l2).filter((id) => expectedIds.includes(id)),
     );
 
@@ -704,7 +713,7 @@ describe('deliveries', { timeout: 180_000 }, () => {
     const won = published.filter((e) => e.oemId === oem1 && e.type === 'lead.won').map((e) => e.id);
     expect(replay).toMatchObject({ status: 202, body: { enqueued: won.length } });
     const caughtUp = await waitFor(
-      () => receivers.f.delivered().length >= won.length && receivers.f.delivered(),
+      () => firstReceipts(receivers.f.delivered()).length >= won.length && receivers.f.delivered(),
       LONG,
     );
     expect(new Set(eventIdsOf(caughtUp))).toEqual(new Set(won));

@@ -271,16 +271,21 @@ export function createDeliveryRepository(connection: Connection): DeliveryReposi
     },
 
     async cancelPending(subscriptionId, reason, now) {
-      await scheduleColl().deleteMany({ subscriptionId });
-      const result = await logColl().updateMany(
-        { subscriptionId, state: 'pending' },
-        { $set: { state: 'cancelled', reason, finishedAt: now } },
-      );
-      return result.modifiedCount;
+      // One by one, each end recorded insert-only first: a concurrent update of a log entry (an
+      // attempt still finishing) cannot put a cancelled delivery back to pending for good, because
+      // the log view reads the outcome over the entry.
+      const entries = await scheduleColl()
+        .find({ subscriptionId }, { projection: { _id: 1 } })
+        .toArray();
+      for (const { _id } of entries) {
+        await this.recordOutcome({ _id, subscriptionId, state: 'cancelled', at: now, reason });
+        await this.finish(_id, 'cancelled', { reason }, now);
+      }
+      return entries.length;
     },
 
-    log({ owner, subscriptionId, state, eventId, leadId, before, limit }) {
-      return logColl()
+    async log({ owner, subscriptionId, state, eventId, leadId, before, limit }) {
+      const items = await logColl()
         .find({
           owner,
           subscriptionId,
@@ -299,6 +304,20 @@ export function createDeliveryRepository(connection: Connection): DeliveryReposi
         .sort({ createdAt: -1, _id: -1 })
         .limit(limit)
         .toArray();
+      // The outcome record is the truth about an ended delivery; its log entry may lag behind it.
+      return Promise.all(
+        items.map(async (item) => {
+          if (item.state !== 'pending') return item;
+          const outcome = await outcomeColl().findOne({ _id: item._id });
+          return outcome === null
+            ? item
+            : {
+                ...item,
+                state: outcome.state,
+                ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
+              };
+        }),
+      );
     },
 
     async getForOwner(owner, subscriptionId, id) {
