@@ -19,7 +19,7 @@ import { expectedKpis, facts, weeksOf, type Facts } from './ground-truth/truth.j
 // computation in ./ground-truth/truth.ts derives from the generated facts — before and after every
 // event is delivered a second time, in reverse order.
 
-const LEADS = Number(process.env.GROUND_TRUTH_LEADS ?? 150);
+const LEADS = Number(process.env.GROUND_TRUTH_LEADS ?? 60);
 const oemId = uniqueName('oem');
 const prefix = `${uniqueName('gt')}.`;
 const groupId = `${prefix}leadflow-reporting`;
