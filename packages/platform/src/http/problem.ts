@@ -7,6 +7,7 @@ export const ProblemTypes = {
   ...AppErrorTypes,
   bad_request: 400,
   method_not_allowed: 405,
+  uri_too_long: 414,
   unsupported_media_type: 415,
   internal: 500,
 } as const;
@@ -45,6 +46,7 @@ const TITLES: Record<ProblemType, string> = {
   unavailable: 'Service unavailable',
   bad_request: 'Bad request',
   method_not_allowed: 'Method not allowed',
+  uri_too_long: 'URI too long',
   unsupported_media_type: 'Unsupported media type',
   internal: 'Internal server error',
 };
