@@ -1,8 +1,9 @@
 /**
  * `./leadflow run`: the whole platform on this machine with a live demo data flow.
- * Starts the local servers (profile dev), the six services as child processes, seeds the demo OEM's
- * channels and dealer network over the services' own APIs, replays lead traffic, prints every URL
- * and a demo token, and stops everything it started on Ctrl-C (or after --for N seconds).
+ * Starts the local servers (profile dev), the seven services as child processes and the console,
+ * seeds the demo OEM's channels and dealer network over the services' own APIs, replays lead traffic
+ * while dealer managers work their leads, prints every URL and demo tokens, and stops everything it
+ * started on Ctrl-C (or after --for N seconds).
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -79,6 +80,16 @@ async function main(): Promise<void> {
     { sub: 'demo-admin', kind: 'user', roles: ['oem_admin'], oemId: DEMO_OEM, name: '演示管理员' },
     { ttl: '12h' },
   );
+  const integratorToken = await signer.sign(
+    {
+      sub: 'demo-integrator',
+      kind: 'integrator',
+      roles: ['integrator'],
+      oemId: DEMO_OEM,
+      name: 'Demo integrator',
+    },
+    { ttl: '12h' },
+  );
   const seeded = await seedDemo({
     adminToken,
     ingestionUrl: url('ingestion'),
@@ -126,6 +137,10 @@ async function main(): Promise<void> {
     '',
     `Demo token (oem_admin of ${DEMO_OEM}, 12 h):`,
     adminToken,
+    '',
+    `Integrator token (webhooks of ${DEMO_OEM}, 12 h):`,
+    integratorToken,
+    `  register a webhook: curl -X POST ${url('webhooks')}/v1/webhooks/subscriptions -H "authorization: Bearer <integrator token>" -H 'content-type: application/json' -d '{"url":"http://127.0.0.1:9999/hook"}'`,
     '',
     'Mint others with: ./leadflow token --role dealer_manager --oem demo-oem --dealer D001',
     traffic

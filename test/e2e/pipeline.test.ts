@@ -1,9 +1,13 @@
 /**
- * End to end: the six services started in-process against the real Kafka, Temporal and FerretDB,
+ * End to end: the seven services started in-process against the real Kafka, Temporal and FerretDB,
  * each with its own database, all sharing one unique topic prefix and task queue. One lead posted
- * over HTTP must come out of reporting with the events of every stage, and its lifecycle workflow
- * must be running in Temporal.
+ * over HTTP must come out of reporting with the events of every stage, its lifecycle workflow must
+ * be running in Temporal, and an integrator's webhook (a real local HTTP receiver) must receive the
+ * lead's public events, signed, in order.
  */
+import { createHmac } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Connection, WorkflowClient } from '@temporalio/client';
 import { readConfig as ingestionConfig } from '@leadflow/ingestion/config';
@@ -18,6 +22,8 @@ import { readConfig as nurturingConfig } from '@leadflow/nurturing/config';
 import { startService as startNurturing } from '@leadflow/nurturing/service';
 import { readConfig as reportingConfig } from '@leadflow/reporting/config';
 import { startService as startReporting } from '@leadflow/reporting/service';
+import { readConfig as webhooksConfig } from '@leadflow/webhooks/config';
+import { startService as startWebhooks } from '@leadflow/webhooks/service';
 import { infraAddresses } from '@leadflow/testkit/infra';
 import { uniqueDb, uniqueName } from '@leadflow/testkit/names';
 import { testToken } from '@leadflow/testkit/tokens';
@@ -79,8 +85,25 @@ async function json(res: Response): Promise<Body> {
 
 let admin: string;
 
+/** What the integrator's endpoint received: raw body and headers, in arrival order. */
+interface Received {
+  body: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+const received: Received[] = [];
+let receiver: Server | undefined;
+let webhookSecret = '';
+
 beforeAll(async () => {
   // Downstream first, so every consumer group exists before the first lead is posted.
+  running.webhooks = await startWebhooks(
+    webhooksConfig({
+      ...envFor('webhooks'),
+      RETRY_INITIAL_MS: '200',
+      RETRY_MAX_MS: '1000',
+      DISPATCH_POLL_MS: '100',
+    }),
+  );
   running.reporting = await startReporting(reportingConfig(envFor('reporting')));
   running.nurturing = await startNurturing(nurturingConfig(envFor('nurturing')));
   running.allocation = await startAllocation(allocationConfig(envFor('allocation')));
@@ -185,12 +208,42 @@ beforeAll(async () => {
     }),
   });
   expect(network.status, JSON.stringify(await json(network.clone()))).toBeLessThan(300);
+
+  // An integrator of this OEM subscribes a local endpoint to the lead's public events.
+  receiver = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (body += chunk));
+    req.on('end', () => {
+      received.push({ body, headers: req.headers });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver!.listen(0, '127.0.0.1', resolve));
+  const integrator = await testToken({ roles: ['integrator'], oemId });
+  const subscribed = await fetch(`${svc('webhooks').url}/v1/webhooks/subscriptions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${integrator}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook` }),
+  });
+  const subscription = await json(subscribed);
+  expect(subscribed.status, JSON.stringify(subscription)).toBe(201);
+  webhookSecret = String(subscription.secret);
 }, 240_000);
 
 afterAll(async () => {
-  for (const name of ['ingestion', 'cleansing', 'scoring', 'allocation', 'nurturing', 'reporting']) {
+  for (const name of [
+    'ingestion',
+    'cleansing',
+    'scoring',
+    'allocation',
+    'nurturing',
+    'reporting',
+    'webhooks',
+  ]) {
     await running[name]?.close();
   }
+  await new Promise((resolve) => (receiver ? receiver.close(resolve) : resolve(undefined)));
 }, 120_000);
 
 describe('a lead through the whole pipeline', () => {
@@ -252,6 +305,32 @@ describe('a lead through the whole pipeline', () => {
     } finally {
       await connection.close();
     }
+
+    // The integrator's endpoint got the lead's public events, each signed over `${t}.${body}` with
+    // the subscription's secret (verified here the way an integrator would, not with our code), in
+    // the lead's order, and without personal data.
+    const publicTypes = ['lead.received', 'lead.cleansed', 'lead.scored', 'lead.allocated'];
+    const deliveries = await waitFor(
+      () => {
+        const mine = received.filter((r) => r.body.includes(leadId));
+        const types = mine.map((r) => String((JSON.parse(r.body) as { type?: string }).type));
+        return publicTypes.every((t) => types.includes(t)) ? mine : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 250, description: `webhook deliveries of ${publicTypes.join(', ')}` },
+    );
+    for (const d of deliveries) {
+      const header = String(d.headers['leadflow-signature']);
+      const t = /t=(\d+)/.exec(header)?.[1];
+      const mac = createHmac('sha256', webhookSecret).update(`${t}.${d.body}`).digest('hex');
+      expect(header.split(',').slice(1)).toContain(`v1=${mac}`);
+      expect(d.headers['leadflow-event-id']).toBe((JSON.parse(d.body) as { id: string }).id);
+      expect(d.body).not.toContain('1381234');
+      expect(d.body).not.toContain('陈先生');
+    }
+    const firstSeen = publicTypes.map((t) =>
+      deliveries.findIndex((d) => (JSON.parse(d.body) as { type: string }).type === t),
+    );
+    expect(firstSeen).toEqual([...firstSeen].sort((a, b) => a - b));
 
     // Posting the same lead again (same Idempotency-Key) answers with the same id and adds nothing.
     const again = await fetch(`${svc('ingestion').url}/v1/leads`, {
