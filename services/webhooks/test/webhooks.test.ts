@@ -341,11 +341,12 @@ describe('subscriptions over HTTP', () => {
 describe('deliveries', { timeout: 180_000 }, () => {
   it('signs every delivery so that the receiver can verify it, and carries the event id', async () => {
     const leadId = lead('L1');
-    await publish(
-      event('lead.allocated', oem1, leadId, 5),
-      event('lead.followed_up', oem1, leadId, 10),
-      event('lead.visited', oem1, leadId, 20),
-    );
+    // Causal, as in the pipeline: nurturing acts on a lead only after its allocation was out. Events
+    // of one stage (one topic) keep their order; across stages the relay follows causality, so the
+    // next stage's events are published once the allocation has reached the receiver.
+    await publish(event('lead.allocated', oem1, leadId, 5));
+    await waitFor(() => receivers.a.delivered().some((r) => parsed(r).leadId === leadId), LONG);
+    await publish(event('lead.followed_up', oem1, leadId, 10), event('lead.visited', oem1, leadId, 20));
     const requests = await waitFor(() => {
       const got = receivers.a.delivered().filter((r) => parsed(r).leadId === leadId);
       return firstReceipts(got).length >= 3 && got;
