@@ -46,4 +46,11 @@ describe('buildLeadReceived', () => {
   it('is the same event for the same lead', () => {
     expect(buildLeadReceived(input)).toEqual(buildLeadReceived(input));
   });
+
+  it('carries the channel cost per lead for media ROI, and leaves it out when the channel has none', () => {
+    const priced = buildLeadReceived({ ...input, channelCostCny: 80 });
+    expect(parseEnvelope(JSON.stringify(priced)).ok).toBe(true);
+    expect(priced.data.channelCostCny).toBe(80);
+    expect('channelCostCny' in buildLeadReceived(input).data).toBe(false);
+  });
 });

@@ -13,6 +13,8 @@ export interface LeadReceivedInput {
   correlationId: string;
   /** The spreadsheet import job the lead came from, if any. */
   importJobId?: string;
+  /** The channel's cost per lead (CNY), for media ROI downstream. */
+  channelCostCny?: number;
 }
 
 /**
@@ -36,6 +38,7 @@ export function buildLeadReceived(input: LeadReceivedInput): EnvelopeOf<'lead.re
       receivedAt: input.receivedAt.toISOString(),
       ...(submission.externalId === undefined ? {} : { externalId: submission.externalId }),
       ...(input.importJobId === undefined ? {} : { importJobId: input.importJobId }),
+      ...(input.channelCostCny === undefined ? {} : { channelCostCny: input.channelCostCny }),
       customer: submission.customer,
       customerKey: input.customerKey,
       intent: submission.intent,

@@ -199,6 +199,8 @@ export function createIntake(deps: IntakeDeps) {
     sender: Sender,
     submission: LeadSubmission,
     channel: ChannelRef,
+    /** The L3 channel's cost per lead, carried on the event for reporting's media ROI. */
+    costPerLead: number | undefined,
     idempotencyScope: string,
     receivedAt: Date,
     importJobId?: string,
@@ -216,6 +218,7 @@ export function createIntake(deps: IntakeDeps) {
       submission,
       correlationId: caller.correlationId,
       ...(importJobId === undefined ? {} : { importJobId }),
+      ...(costPerLead === undefined ? {} : { channelCostCny: costPerLead }),
     });
     return {
       _id: leadId,
@@ -307,7 +310,15 @@ export function createIntake(deps: IntakeDeps) {
 
     let record: IntakeRecord;
     try {
-      record = buildRecord(caller, sender, submission, decision.channel, 'lead', receivedAt);
+      record = buildRecord(
+        caller,
+        sender,
+        submission,
+        decision.channel,
+        channel?.costPerLead,
+        'lead',
+        receivedAt,
+      );
     } catch (error) {
       const errors = envelopeErrors(error, '/body');
       if (errors === undefined) throw error;
@@ -474,6 +485,7 @@ export function createIntake(deps: IntakeDeps) {
             c.sender,
             c.submission,
             decision.channel,
+            channel?.costPerLead,
             'batch',
             receivedAt,
             options.importJobId,
