@@ -20,10 +20,9 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
-import { createTokenSigner, LOCAL_DEV_JWT_SECRET } from '@leadflow/platform/auth';
-import { REPO_DIR, infraUp, startServices, type RunningStack } from '@leadflow/testkit/stack';
-import { DEMO_CITIES, DEMO_OEM } from '../scripts/demo/network.js';
-import { seedDemo } from '../scripts/demo/seed.js';
+import { REPO_DIR, infraUp, type RunningStack } from '@leadflow/testkit/stack';
+import { DEMO_CITIES } from '../scripts/demo/network.js';
+import { runMain, seedDemoOem, startRunStack } from './lib/harness.js';
 import { kafkaHopsCeiling, mongoUpsertCeiling, temporalStartCeiling, type Ceiling } from './lib/ceilings.js';
 import {
   machine,
@@ -271,7 +270,7 @@ async function main(): Promise<void> {
     TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS!,
   };
   const brokers = env.KAFKA_BROKERS!.split(',');
-  const prefix = `bench-${run}.`;
+  const prefix = `bench-${run}.`; // as startRunStack names it
   let stack: RunningStack | undefined;
   const interrupted = async () => {
     log('interrupted: stopping what this run started');
@@ -293,41 +292,14 @@ async function main(): Promise<void> {
     );
 
     log('starting the services');
-    stack = await startServices({
-      env: {
-        ...env,
-        NODE_ENV: 'development',
-        LOG_LEVEL: 'warn',
-        KAFKA_TOPIC_PREFIX: prefix,
-        TEMPORAL_TASK_QUEUE: `bench-${run}`,
-      },
-      envFor: (name) => ({ MONGO_DB: `bench_${run}_${name}` }),
-      portOf: (name) =>
-        ({
-          ingestion: 4101,
-          cleansing: 4102,
-          scoring: 4103,
-          allocation: 4104,
-          nurturing: 4105,
-          reporting: 4106,
-          webhooks: 4107,
-        })[name],
+    stack = await startRunStack({
+      kind: 'bench',
+      run,
+      infraEnv: env,
+      portBase: 4100,
       logDir: path.join(REPO_DIR, '.leadflow', 'bench', `logs-${run}`),
     });
-    const signer = createTokenSigner({
-      secret: LOCAL_DEV_JWT_SECRET,
-      issuer: 'leadflow',
-      audience: 'leadflow',
-    });
-    const token = await signer.sign(
-      { sub: 'bench', kind: 'user', roles: ['oem_admin'], oemId: DEMO_OEM, name: 'bench' },
-      { ttl: '2h' },
-    );
-    const seeded = await seedDemo({
-      adminToken: token,
-      ingestionUrl: stack.url('ingestion'),
-      allocationUrl: stack.url('allocation'),
-    });
+    const { token, seeded } = await seedDemoOem(stack, 'bench');
     log(`seeded ${seeded.dealers} dealers, ${seeded.staff} staff`);
     const observer = await startObserver(brokers, prefix);
     const next = leadFactory(run, Object.values(seeded.channelIds));
@@ -424,10 +396,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`[bench] ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runMain('bench', main);

@@ -22,16 +22,9 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { Kafka, logLevel } from 'kafkajs';
-import { createTokenSigner, LOCAL_DEV_JWT_SECRET } from '@leadflow/platform/auth';
-import {
-  REPO_DIR,
-  infraUp,
-  startServices,
-  type InfraServer,
-  type RunningStack,
-} from '@leadflow/testkit/stack';
-import { DEMO_CITIES, DEMO_OEM } from '../scripts/demo/network.js';
-import { seedDemo } from '../scripts/demo/seed.js';
+import { REPO_DIR, infraUp, type InfraServer, type RunningStack } from '@leadflow/testkit/stack';
+import { DEMO_CITIES } from '../scripts/demo/network.js';
+import { runMain, seedDemoOem, startRunStack } from '../bench/lib/harness.js';
 import { DEMO_CHANNELS, type DemoLead } from '../scripts/demo/traffic.js';
 import { pool, round, sleep, writeResults } from '../bench/lib/stats.js';
 
@@ -211,45 +204,18 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void interrupted());
 
   try {
-    stack = await startServices({
-      env: {
-        ...infra.env,
-        NODE_ENV: 'development',
-        LOG_LEVEL: 'warn',
-        KAFKA_TOPIC_PREFIX: prefix,
-        TEMPORAL_TASK_QUEUE: `chaos-${run}`,
-      },
-      envFor: (name) => ({ MONGO_DB: `chaos_${run}_${name}` }),
-      portOf: (name) =>
-        ({
-          ingestion: 4201,
-          cleansing: 4202,
-          scoring: 4203,
-          allocation: 4204,
-          nurturing: 4205,
-          reporting: 4206,
-          webhooks: 4207,
-        })[name],
+    stack = await startRunStack({
+      kind: 'chaos',
+      run,
+      infraEnv: infra.env,
+      portBase: 4200,
       logDir: path.join(REPO_DIR, '.leadflow', 'bench', `chaos-${run}`),
       // As Kubernetes would: a service that dies (or cannot start while Kafka is away) is started again.
       supervise: true,
       onUnexpectedExit: (name, code) => log(`  ${name} exited (${code}); the supervisor starts it again`),
     });
     const running = stack;
-    const signer = createTokenSigner({
-      secret: LOCAL_DEV_JWT_SECRET,
-      issuer: 'leadflow',
-      audience: 'leadflow',
-    });
-    const token = await signer.sign(
-      { sub: 'chaos', kind: 'user', roles: ['oem_admin'], oemId: DEMO_OEM, name: 'chaos' },
-      { ttl: '4h' },
-    );
-    const seeded = await seedDemo({
-      adminToken: token,
-      ingestionUrl: running.url('ingestion'),
-      allocationUrl: running.url('allocation'),
-    });
+    const { token, seeded } = await seedDemoOem(running, 'chaos');
     log(`seeded ${seeded.dealers} dealers and ${seeded.staff} staff`);
 
     // The truth: a stream of new customers, repeat customers and malformed contacts.
@@ -446,10 +412,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(process.exitCode ?? 0),
-  (err: unknown) => {
-    process.stderr.write(`[chaos] ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runMain('chaos', main);

@@ -21,17 +21,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { AssignerProtocol, Kafka, logLevel } from 'kafkajs';
-import { createTokenSigner, LOCAL_DEV_JWT_SECRET } from '@leadflow/platform/auth';
 import { KafkaHeaders } from '@leadflow/platform/kafka';
-import {
-  REPO_DIR,
-  infraUp,
-  startServices,
-  type RunningStack,
-  type ServiceName,
-} from '@leadflow/testkit/stack';
+import { REPO_DIR, infraUp, type RunningStack } from '@leadflow/testkit/stack';
 import { DEMO_CITIES, DEMO_OEM } from '../scripts/demo/network.js';
-import { seedDemo } from '../scripts/demo/seed.js';
+import { runMain, seedDemoOem, startRunStack } from '../bench/lib/harness.js';
 import { sleep, writeResults } from '../bench/lib/stats.js';
 
 const { values: args } = parseArgs({
@@ -311,42 +304,15 @@ async function main(): Promise<void> {
   let stack: RunningStack | undefined;
   const reportDir = path.join(REPO_DIR, '.leadflow', 'bench', `fuzz-${runId}`);
   try {
-    stack = await startServices({
-      env: {
-        ...infra.env,
-        NODE_ENV: 'development',
-        LOG_LEVEL: 'warn',
-        KAFKA_TOPIC_PREFIX: prefix,
-        TEMPORAL_TASK_QUEUE: `fuzz-${runId}`,
-      },
-      envFor: (name) => ({ MONGO_DB: `fuzz_${runId}_${name}` }),
-      portOf: (name: ServiceName) =>
-        ({
-          ingestion: 4301,
-          cleansing: 4302,
-          scoring: 4303,
-          allocation: 4304,
-          nurturing: 4305,
-          reporting: 4306,
-          webhooks: 4307,
-        })[name],
+    stack = await startRunStack({
+      kind: 'fuzz',
+      run: runId,
+      infraEnv: infra.env,
+      portBase: 4300,
       logDir: reportDir,
       onUnexpectedExit: (name, code) => exits.push(`${name} exited ${code}`),
     });
-    const signer = createTokenSigner({
-      secret: LOCAL_DEV_JWT_SECRET,
-      issuer: 'leadflow',
-      audience: 'leadflow',
-    });
-    const token = await signer.sign(
-      { sub: 'fuzz', kind: 'user', roles: ['oem_admin'], oemId: DEMO_OEM, name: 'fuzz' },
-      { ttl: '2h' },
-    );
-    const seeded = await seedDemo({
-      adminToken: token,
-      ingestionUrl: stack.url('ingestion'),
-      allocationUrl: stack.url('allocation'),
-    });
+    const { token, seeded } = await seedDemoOem(stack, 'fuzz');
 
     const outcomes: Outcome[] = [];
     if (args.only !== 'kafka') outcomes.push(...(await fuzzHttp(stack, token, reportDir)));
@@ -382,10 +348,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(process.exitCode ?? 0),
-  (err: unknown) => {
-    process.stderr.write(`[fuzz] ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runMain('fuzz', main);
