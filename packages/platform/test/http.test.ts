@@ -333,6 +333,10 @@ describe('createHttpApp', () => {
     expect(doc.paths['/leads']?.post).toBeDefined();
     expect(doc.paths['/leads/{id}']?.get).toBeDefined();
     expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['apiKey', 'bearerAuth']);
+    // Error answers are documented with the content type they are sent with.
+    const readyz = doc.paths['/readyz']?.get as { responses: Record<string, { content: object }> };
+    expect(Object.keys(readyz.responses['503']!.content)).toEqual(['application/problem+json']);
+    expect(Object.keys(readyz.responses['200']!.content)).toEqual(['application/json']);
     expect((await app.inject({ url: '/docs' })).statusCode).toBeLessThan(400);
   });
 });

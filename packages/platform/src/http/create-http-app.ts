@@ -21,7 +21,7 @@ import {
   type IdempotencyRouteOptions,
   type IdempotencyStore,
 } from './idempotency.js';
-import { buildProblem, ProblemSchema, sendProblem, toProblem } from './problem.js';
+import { buildProblem, PROBLEM_CONTENT_TYPE, ProblemSchema, sendProblem, toProblem } from './problem.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -79,6 +79,22 @@ async function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Error responses (4xx, 5xx) of every operation documented as `application/problem+json`. */
+function problemContentTypes<T extends { paths?: object }>(document: T): T {
+  for (const operations of Object.values(document.paths ?? {}) as Record<string, unknown>[]) {
+    for (const operation of Object.values(operations ?? {})) {
+      const responses = (operation as { responses?: Record<string, { content?: Record<string, unknown> }> })
+        .responses;
+      for (const [status, response] of Object.entries(responses ?? {})) {
+        const json = response.content?.['application/json'];
+        if (!/^[45]/.test(status) || json === undefined || response.content === undefined) continue;
+        response.content = { [PROBLEM_CONTENT_TYPE]: json };
+      }
+    }
+  }
+  return document;
 }
 
 function toHookArray<T>(hooks: T | T[] | undefined): T[] {
@@ -172,6 +188,10 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
       },
       security: [{ bearerAuth: [] }, { apiKey: [] }],
     },
+    // Every error answer is problem+json (the one error handler sends it): say so in the document,
+    // so clients and schema checkers see the content type the API really returns.
+    transformObject: (document) =>
+      'openapiObject' in document ? problemContentTypes(document.openapiObject) : document.swaggerObject,
   });
   await app.register(swaggerUi, { routePrefix: DOCS_PREFIX });
 
