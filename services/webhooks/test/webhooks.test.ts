@@ -490,7 +490,14 @@ describe('deliveries', { timeout: 180_000 }, () => {
       );
       const attempts = detail.body.attempts as { outcome: string; status: number }[];
       expect(attempts.at(-1)).toMatchObject({ outcome: 'delivered', status: 204 });
-      expect(attempts.slice(0, -1).every((a) => a.outcome === 'failed' && a.status === 503)).toBe(true);
+      // Every earlier attempt ended without delivering: the receiver's 503 — or, on a loaded machine,
+      // a timeout or an attempt abandoned at its lease and taken over.
+      const earlier = attempts.slice(0, -1);
+      expect(earlier.length).toBeGreaterThanOrEqual(1);
+      for (const a of earlier) {
+        expect(['failed', 'abandoned'], JSON.stringify(a)).toContain(a.outcome);
+        if (a.status !== undefined) expect(a.status, JSON.stringify(a)).toBe(503);
+      }
     },
   );
 
