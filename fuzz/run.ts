@@ -55,9 +55,12 @@ function run(
   command: string,
   argv: string[],
   logFile?: string,
+  cwd?: string,
 ): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, argv, {
+      // schemathesis writes its example database and reports under its working directory.
+      ...(cwd === undefined ? {} : { cwd }),
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, NO_COLOR: '1' },
     });
@@ -115,6 +118,7 @@ async function fuzzHttp(stack: RunningStack, token: string, reportDir: string): 
         junit,
       ],
       path.join(reportDir, `${svc.name}.log`),
+      reportDir,
     );
     const summary = result.output.trim().split('\n').slice(-3).join(' | ');
     outcomes.push({ name: `http ${svc.name}`, ok: result.code === 0, detail: summary });
