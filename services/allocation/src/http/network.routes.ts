@@ -173,7 +173,7 @@ export function registerNetworkRoutes(app: HttpApp, deps: AllocationDeps): void 
         tags,
         summary: 'List dealers (OEM roles: the whole network; dealer roles: their own dealer)',
         querystring: Type.Object({
-          page: Type.Integer({ minimum: 1, default: 1 }),
+          page: Type.Integer({ minimum: 1, maximum: 100_000, default: 1 }),
           pageSize: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
         }),
         response: {

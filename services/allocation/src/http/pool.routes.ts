@@ -61,7 +61,7 @@ export function registerPoolRoutes(app: HttpApp, deps: AllocationDeps): void {
           '(return-to-pool rule). Agents see their own dealer’s pool; OEM roles name the dealer.',
         querystring: Type.Object({
           dealerId: Type.Optional(DealerId),
-          page: Type.Integer({ minimum: 1, default: 1 }),
+          page: Type.Integer({ minimum: 1, maximum: 100_000, default: 1 }),
           pageSize: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
         }),
         response: {

@@ -46,7 +46,7 @@ const WorklistFilters = {
 };
 const WorklistQuery = Type.Object({
   ...WorklistFilters,
-  page: Type.Integer({ minimum: 1, default: 1 }),
+  page: Type.Integer({ minimum: 1, maximum: 100_000, default: 1 }),
   pageSize: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
 });
 type Filters = Omit<Static<typeof WorklistQuery>, 'page' | 'pageSize'>;
