@@ -1,17 +1,15 @@
 import type { Envelope } from '@leadflow/contracts/envelope';
-import { makeEnvelope, type EnvelopeOf, type PayloadOf } from '@leadflow/contracts/events';
+import { makeEnvelope, type EnvelopeOf } from '@leadflow/contracts/events';
 import { sampleEvents } from '@leadflow/contracts/fixtures';
 import { Topics } from '@leadflow/contracts/topics';
-import type { Role } from '@leadflow/contracts/common';
 import { createKafka, createPublisher, type Publisher } from '@leadflow/platform/kafka';
 import { createLogger } from '@leadflow/platform/logger';
 import { collectEvents, waitFor, type EventCollector } from '@leadflow/testkit/events';
 import { infraAddresses } from '@leadflow/testkit/infra';
 import { uniqueDb, uniqueName } from '@leadflow/testkit/names';
-import { authHeaders } from '@leadflow/testkit/tokens';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readConfig } from '../src/config.js';
-import type { Network } from '../src/domain/network.js';
+import { admin, agentOf, manager, network, scored, withPreference } from './harness.js';
 import { startService, type RunningAllocation } from '../src/service.js';
 
 const infra = infraAddresses();
@@ -57,99 +55,6 @@ afterAll(async () => {
 // ---------------------------------------------------------------------------------------------------
 // Helpers. Every scenario seeds its own OEM, so scenarios share the service but never each other's data.
 
-const shanghai = { province: '上海市', city: '上海市' };
-const noShifts = { shifts: [], onLeave: false, openLeadLimit: 50, active: true, modelSkills: [] };
-
-/** Two Shanghai dealers (A and B) with a showroom and a DCC each, and a Hangzhou dealer C. */
-function network(): Network {
-  const dealer = (id: string, extra: Partial<Network['dealers'][number]> = {}) => ({
-    id,
-    name: `Dealer ${id}`,
-    ...shanghai,
-    brands: ['subaru'],
-    dailyCapacity: 100,
-    active: true,
-    ...extra,
-  });
-  return {
-    dealers: [
-      dealer('A', { location: { lat: 31.23, lng: 121.47 }, performance: 0.9 }),
-      dealer('B', { location: { lat: 31.24, lng: 121.48 }, performance: 0.5 }),
-      dealer('C', { province: '浙江省', city: '杭州市' }),
-    ],
-    teams: ['A', 'B', 'C'].flatMap((d) => [
-      { id: `${d}-showroom`, dealerId: d, kind: 'showroom' as const, name: 'Showroom', active: true },
-      { id: `${d}-dcc`, dealerId: d, kind: 'dcc' as const, name: 'DCC', active: true },
-    ]),
-    staff: [
-      {
-        id: 'A-s1',
-        dealerId: 'A',
-        teamId: 'A-showroom',
-        name: 'Consultant A1',
-        roles: ['showroom_consultant'],
-        ...noShifts,
-      },
-      {
-        id: 'A-s2',
-        dealerId: 'A',
-        teamId: 'A-showroom',
-        name: 'Consultant A2',
-        roles: ['showroom_consultant'],
-        ...noShifts,
-      },
-      { id: 'A-d1', dealerId: 'A', teamId: 'A-dcc', name: 'DCC agent A1', roles: ['dcc_agent'], ...noShifts },
-      {
-        id: 'A-m',
-        dealerId: 'A',
-        teamId: 'A-showroom',
-        name: 'Manager A',
-        roles: ['dealer_manager'],
-        ...noShifts,
-      },
-      {
-        id: 'B-s1',
-        dealerId: 'B',
-        teamId: 'B-showroom',
-        name: 'Consultant B1',
-        roles: ['showroom_consultant'],
-        ...noShifts,
-      },
-      { id: 'B-d1', dealerId: 'B', teamId: 'B-dcc', name: 'DCC agent B1', roles: ['dcc_agent'], ...noShifts },
-      {
-        id: 'B-m',
-        dealerId: 'B',
-        teamId: 'B-showroom',
-        name: 'Manager B',
-        roles: ['dealer_manager'],
-        ...noShifts,
-      },
-      {
-        id: 'C-s1',
-        dealerId: 'C',
-        teamId: 'C-showroom',
-        name: 'Consultant C1',
-        roles: ['showroom_consultant'],
-        ...noShifts,
-      },
-    ],
-  };
-}
-
-async function headers(oemId: string, roles: [Role, ...Role[]], dealerId?: string, agentId?: string) {
-  return authHeaders({
-    oemId,
-    roles,
-    ...(dealerId === undefined ? {} : { dealerId }),
-    ...(agentId === undefined ? {} : { agentId }),
-  });
-}
-const admin = (oemId: string) => headers(oemId, ['oem_admin']);
-const manager = (oemId: string, dealerId: string) =>
-  headers(oemId, ['dealer_manager'], dealerId, `${dealerId}-m`);
-const agentOf = (oemId: string, dealerId: string, agentId: string) =>
-  headers(oemId, [agentId.includes('-d') ? 'dcc_agent' : 'showroom_consultant'], dealerId, agentId);
-
 async function seed(): Promise<string> {
   const oemId = uniqueName('oem');
   const response = await service.app.inject({
@@ -160,21 +65,6 @@ async function seed(): Promise<string> {
   });
   expect(response.statusCode, response.body).toBe(200);
   return oemId;
-}
-
-function scored(
-  oemId: string,
-  leadId: string,
-  overrides: Partial<PayloadOf<'lead.scored'>> = {},
-  envelopeId?: string,
-) {
-  const base = sampleEvents['lead.scored'];
-  return makeEnvelope('lead.scored', {
-    id: envelopeId ?? `${leadId}:scored:1`,
-    oemId,
-    correlationId: `corr-${leadId}`,
-    data: { ...base, leadId, customerId: `cust-${leadId}`, customerKey: `ck-${leadId}`, ...overrides },
-  });
 }
 
 async function publishScoring(envelope: Envelope): Promise<void> {
@@ -203,10 +93,6 @@ interface AssignmentBody {
   agentId?: string;
   queue?: string;
 }
-
-const withPreference = (dealerId: string) => ({
-  intent: { ...sampleEvents['lead.scored'].intent, preferredDealerId: dealerId },
-});
 
 // ---------------------------------------------------------------------------------------------------
 
