@@ -109,6 +109,17 @@ beforeAll(async () => {
       return { id: request.params.id };
     },
   );
+  app.post(
+    '/typed',
+    {
+      schema: {
+        body: Type.Object({ count: Type.Integer(), urgent: Type.Boolean(), note: Type.String() }),
+        querystring: Type.Object({ page: Type.Integer({ minimum: 1 }) }),
+        response: { 200: Type.Object({ count: Type.Integer(), page: Type.Integer() }) },
+      },
+    },
+    (request) => ({ count: request.body.count, page: request.query.page }),
+  );
   app.get('/whoami', (request) => ({ sub: request.principal?.sub }));
   app.get('/boom', () => {
     throw new Error('secret internals: mongodb://admin:hunter2@db');
@@ -188,6 +199,28 @@ describe('createHttpApp', () => {
     expect(body.type).toBe('validation');
     const paths = body.errors.map((e) => e.path);
     expect(paths).toEqual(expect.arrayContaining(['/body/mobile', '/body/name', '/body/grade']));
+  });
+
+  it('400s wrong JSON types in a body instead of coercing them, but still reads numbers in a query string', async () => {
+    const headers = await bearer(manager);
+    const wrong = await app.inject({
+      method: 'POST',
+      url: '/typed?page=2',
+      headers,
+      payload: { count: '5', urgent: 1, note: 7 },
+    });
+    expect(wrong.statusCode).toBe(400);
+    const paths = wrong.json<{ errors: { path: string }[] }>().errors.map((e) => e.path);
+    expect(paths).toEqual(expect.arrayContaining(['/body/count', '/body/urgent', '/body/note']));
+
+    const right = await app.inject({
+      method: 'POST',
+      url: '/typed?page=2',
+      headers,
+      payload: { count: 5, urgent: true, note: 'x' },
+    });
+    expect(right.statusCode).toBe(200);
+    expect(right.json()).toEqual({ count: 5, page: 2 });
   });
 
   it('413s a body over the limit', async () => {

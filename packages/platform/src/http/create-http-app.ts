@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { AjvCompiler } from '@fastify/ajv-compiler';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -102,6 +103,27 @@ function toHookArray<T>(hooks: T | T[] | undefined): T[] {
   return Array.isArray(hooks) ? hooks : [hooks];
 }
 
+const ajvCompilers = AjvCompiler();
+
+/**
+ * Fastify's validator, except that request bodies are not type-coerced: a JSON body that sends
+ * `"5"` for a number or `1` for a boolean is a client error (400 naming the field), not silently
+ * converted. Query strings, path parameters and headers are text on the wire and keep coercion.
+ */
+const strictBodyValidator: typeof ajvCompilers = (externalSchemas, options) => {
+  const coercing = ajvCompilers(externalSchemas, options);
+  const ajvOptions = (options ?? {}) as { customOptions?: Record<string, unknown> };
+  const strict = ajvCompilers(externalSchemas, {
+    ...ajvOptions,
+    customOptions: { ...ajvOptions.customOptions, coerceTypes: false },
+  });
+  // The pool's declared type is Ajv's compile(); what fastify calls is the route-aware compiler.
+  type RouteCompiler = (route: { httpPart?: string }) => unknown;
+  const pick = (route: { httpPart?: string }) =>
+    ((route.httpPart === 'body' ? strict : coercing) as unknown as RouteCompiler)(route);
+  return pick as unknown as ReturnType<typeof ajvCompilers>;
+};
+
 /**
  * Builds a service's HTTP app without listening (the service's `main.ts` listens), with OpenAPI at
  * `/docs`, `/healthz`, `/readyz`, `/metrics`, correlation ids, authentication, idempotency and one
@@ -116,6 +138,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     logController: new LogController({ requestIdLogLabel: 'correlationId' }),
     // Report every invalid field at once, so a client fixes a request in one round trip.
     ajv: { customOptions: { allErrors: true } },
+    schemaController: { compilersFactory: { buildValidator: strictBodyValidator } },
     // Errors the router raises before any route runs (a malformed URL component, an over-long path
     // parameter) get the same problem+json body as every other error instead of fastify's own JSON.
     frameworkErrors: (error, request, reply) => {
