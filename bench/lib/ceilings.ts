@@ -41,12 +41,24 @@ export async function kafkaHopsCeiling(opts: {
   const run = randomUUID().slice(0, 8);
   const topics = Array.from({ length: opts.hops + 1 }, (_, i) => `bench-ceiling-${run}-hop${i}`);
   const partitions = opts.partitions ?? 12;
+  // On a fresh broker the new topics' metadata can answer "does not host this topic-partition"
+  // until the leaders are elected: the same retry as the services' ensureTopics.
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({
     topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
-    waitForLeaders: true,
   });
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await admin.fetchTopicMetadata({ topics });
+      break;
+    } catch (error) {
+      const retriable =
+        typeof error === 'object' && error !== null && 'retriable' in error && error.retriable === true;
+      if (!retriable || attempt >= 60) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
   await admin.disconnect();
 
   const consumers: Consumer[] = [];
