@@ -98,6 +98,17 @@ function assertJourneyScope(principal: Principal, state: JourneyState | undefine
   return state;
 }
 
+/** A journey's first call lies within a year of now: its first send is a timer the workflow keeps. */
+const FIRST_CALL_WINDOW_MS = 366 * 24 * 3_600_000;
+
+/** The first call's instant, or 400 when it is not within a year of `now` either way. */
+export function firstCallOf(firstCallAt: string | undefined, now: number): string {
+  const at = firstCallAt === undefined ? now : Date.parse(firstCallAt);
+  if (!Number.isFinite(at) || Math.abs(at - now) > FIRST_CALL_WINDOW_MS)
+    throw new AppError('validation', 'firstCallAt must be within a year of now.');
+  return new Date(at).toISOString();
+}
+
 /** Nurture journeys of low-intent and defeated leads. */
 export function nurtureRoutes(app: HttpApp, deps: { journeys: JourneyClient }): void {
   const { journeys } = deps;
@@ -120,6 +131,7 @@ export function nurtureRoutes(app: HttpApp, deps: { journeys: JourneyClient }): 
       const principal = requirePrincipal(request);
       const { leadId } = request.params;
       const body = request.body;
+      const firstCallAt = firstCallOf(body.firstCallAt, Date.now());
       const state = await journeys.enrol({
         leadId,
         oemId: principal.oemId,
@@ -127,7 +139,7 @@ export function nurtureRoutes(app: HttpApp, deps: { journeys: JourneyClient }): 
         reason: body.reason ?? 'low_intent',
         horizon: body.horizon,
         tags: body.tags ?? [],
-        firstCallAt: new Date(body.firstCallAt ?? Date.now()).toISOString(),
+        firstCallAt,
         timeZone: 'Asia/Shanghai',
         enrolledBy: acting(principal, NurtureRoles).actor,
         correlationId: request.id,
