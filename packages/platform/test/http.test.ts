@@ -10,7 +10,7 @@ import {
   requireRoles,
   type Principal,
 } from '../src/auth/index.js';
-import { AppError, createHttpApp, type HttpApp } from '../src/http/index.js';
+import { AppError, createHttpApp, ProblemSchema, type HttpApp } from '../src/http/index.js';
 import { createMetrics } from '../src/metrics/index.js';
 
 const secret = 'http-test-secret-0123456789-0123456789';
@@ -119,6 +119,16 @@ beforeAll(async () => {
       },
     },
     (request) => ({ count: request.body.count, page: request.query.page }),
+  );
+  app.get(
+    '/report.csv',
+    {
+      schema: {
+        produces: ['text/csv'],
+        response: { 200: Type.String(), 422: ProblemSchema },
+      },
+    },
+    (_request, reply) => reply.type('text/csv').send('a,b\n'),
   );
   app.get('/whoami', (request) => ({ sub: request.principal?.sub }));
   app.get('/boom', () => {
@@ -370,6 +380,9 @@ describe('createHttpApp', () => {
     const readyz = doc.paths['/readyz']?.get as { responses: Record<string, { content: object }> };
     expect(Object.keys(readyz.responses['503']!.content)).toEqual(['application/problem+json']);
     expect(Object.keys(readyz.responses['200']!.content)).toEqual(['application/json']);
+    const file = doc.paths['/report.csv']?.get as { responses: Record<string, { content: object }> };
+    expect(Object.keys(file.responses['422']!.content)).toEqual(['application/problem+json']);
+    expect(Object.keys(file.responses['200']!.content)).toEqual(['text/csv']);
     expect((await app.inject({ url: '/docs' })).statusCode).toBeLessThan(400);
   });
 });

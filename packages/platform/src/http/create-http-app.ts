@@ -89,9 +89,11 @@ function problemContentTypes<T extends { paths?: object }>(document: T): T {
       const responses = (operation as { responses?: Record<string, { content?: Record<string, unknown> }> })
         .responses;
       for (const [status, response] of Object.entries(responses ?? {})) {
-        const json = response.content?.['application/json'];
-        if (!/^[45]/.test(status) || json === undefined || response.content === undefined) continue;
-        response.content = { [PROBLEM_CONTENT_TYPE]: json };
+        // A route that `produces` files (CSV, xlsx) gets its error schemas listed under those types.
+        const content = response.content ?? {};
+        const schema = content['application/json'] ?? Object.values(content)[0];
+        if (!/^[45]/.test(status) || schema === undefined) continue;
+        response.content = { [PROBLEM_CONTENT_TYPE]: schema };
       }
     }
   }
