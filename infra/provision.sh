@@ -82,12 +82,29 @@ provision_ferretdb() {
 }
 
 # Only for ./leadflow fuzz (not part of "all"): schemathesis in a private virtualenv.
+# CPython before 3.11.8 / 3.12.1 raises "SystemError: AST constructor recursion depth mismatch" inside
+# hypothesis (gh-106905), which schemathesis reports as a runtime error of the operation under test:
+# use the newest Python 3.12+ on the machine when there is one.
+fuzz_python() {
+  local py
+  for py in python3.13 python3.12 "$HOME"/.pyenv/versions/3.1[2-9]*/bin/python3; do
+    # (pyenv shims exist for versions that are not installed: ask the interpreter itself)
+    if "$py" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then
+      command -v "$py"
+      return
+    fi
+  done
+  command -v python3
+}
+
 provision_schemathesis() {
-  local dir="$CACHE/schemathesis-$SCHEMATHESIS_VERSION"
-  [ -f "$dir/.done" ] && return 0
-  log "schemathesis $SCHEMATHESIS_VERSION (PyPI)"
+  local dir="$CACHE/schemathesis-$SCHEMATHESIS_VERSION" py
+  py=$(fuzz_python)
+  [ -f "$dir/.done" ] && [ "$(cat "$dir/.python" 2>/dev/null)" = "$py" ] && return 0
+  log "schemathesis $SCHEMATHESIS_VERSION (PyPI) on $("$py" --version)"
   rm -rf "$dir"
-  python3 -m venv "$dir" >&2
+  "$py" -m venv "$dir" >&2
+  echo "$py" >"$dir/.python"
   "$dir/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION" >&2
   touch "$dir/.done"
 }
