@@ -296,8 +296,10 @@ async function main(): Promise<void> {
     };
     log(`truth: ${JSON.stringify(expected)}`);
 
-    // Drain: until reporting has counted every lead and the allocation count stops moving.
-    const deadline = Date.now() + (quick ? 300_000 : 900_000);
+    // Drain: until reporting has counted every lead and the allocation count stops moving, or nothing
+    // moved for two minutes. The deadline is only a backstop: a loaded machine drains slowly, and
+    // a verdict after a slow drain is worth more than none.
+    const deadline = Date.now() + (quick ? 1_200_000 : 3_600_000);
     let counters: Record<string, number> = {};
     let stableSince = Date.now();
     let last = '';
