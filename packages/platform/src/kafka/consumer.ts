@@ -31,6 +31,31 @@ export interface MessageContext {
 
 export type MessageHandler = (envelope: Envelope, ctx: MessageContext) => Promise<void>;
 
+/** What a batch handler knows about the batch it is handling, besides the envelopes. */
+export interface BatchContext {
+  topic: string;
+  partition: number;
+  /** Offsets of the first and last message of the batch (invalid ones included). */
+  firstOffset: string;
+  lastOffset: string;
+  logger: Logger;
+  /** Aborted when a shutdown's grace period ran out: abandon the work, the batch is redelivered. */
+  signal: AbortSignal;
+  /** 1 for a whole batch; a batch that failed is re-run one envelope at a time with attempts 1, 2, … */
+  attempt: number;
+  /** Whether this call is the per-message fallback of a failed batch (always one envelope). */
+  fallback: boolean;
+  /** Keeps the group membership alive during long work. */
+  heartbeat: () => Promise<void>;
+}
+
+/**
+ * Handles the valid, not yet processed envelopes of one partition's batch, in offset order. It must
+ * be idempotent (a batch is redelivered after a crash), and it is also called with a single envelope
+ * when a batch failed (see `batchHandler`).
+ */
+export type BatchHandler = (envelopes: Envelope[], ctx: BatchContext) => Promise<void>;
+
 export interface CreateConsumerOptions {
   kafka: Kafka;
   groupId: string;
@@ -39,7 +64,19 @@ export interface CreateConsumerOptions {
   registry?: Registry;
   /** Validates the JSON value into an envelope; default {@link parseEnvelopeMinimal}. */
   parse?: EnvelopeParser;
-  handler: MessageHandler;
+  /** Per-message mode: one call per message, in partition order. Exactly one of `handler`/`batchHandler`. */
+  handler?: MessageHandler;
+  /**
+   * Opt-in batch mode: one call per chunk (at most `maxBatchSize`) of a kafkajs batch, i.e. of one
+   * partition's fetched messages. Parsing and validation stay per message (a poison message is
+   * dead-lettered on its own and left out of the chunk), dedup is one bulk look-up before and one bulk
+   * mark after, and offsets are resolved only once the chunk succeeded. When the chunk fails, its
+   * envelopes are re-run one at a time through the same handler with the per-message retry policy
+   * and dead-lettering, so one bad event neither blocks nor loses the others.
+   */
+  batchHandler?: BatchHandler;
+  /** Largest chunk handed to `batchHandler`; default 1,000. */
+  maxBatchSize?: number;
   /** Skips events the group already processed. Optional: handlers are idempotent anyway. */
   dedup?: ProcessedEvents;
   retry?: Partial<RetryPolicy>;
@@ -92,7 +129,15 @@ const HEARTBEAT_WHILE_WAITING_MS = 1_000;
  *   (customer for intake, lead for lifecycle); parallelism comes from partitions.
  */
 export function createConsumer(options: CreateConsumerOptions): EventConsumer {
-  const { kafka, groupId, handler } = options;
+  const { kafka, groupId } = options;
+  if ((options.handler === undefined) === (options.batchHandler === undefined)) {
+    throw new Error(`consumer ${groupId}: give exactly one of handler and batchHandler`);
+  }
+  const batchHandler = options.batchHandler;
+  // Per-message mode only; batch mode builds its per-message fallback in eachBatchInChunks.
+  const handler: MessageHandler =
+    options.handler ?? (() => Promise.reject(new Error('per-message handler used in batch mode')));
+  const maxBatchSize = Math.max(1, options.maxBatchSize ?? 1_000);
   const policy: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
   const parse = options.parse ?? parseEnvelopeMinimal;
   const log = options.logger.child({ component: 'kafka-consumer', groupId });
@@ -221,15 +266,20 @@ export function createConsumer(options: CreateConsumerOptions): EventConsumer {
     );
   }
 
-  async function processMessage(
+  interface ParsedMessage {
+    envelope: Envelope;
+    headers: Record<string, string>;
+    msgLog: Logger;
+  }
+
+  /** Parses and validates one message; an invalid one is dead-lettered here and yields undefined. */
+  async function parseMessage(
     topic: string,
     partition: number,
     message: KafkaMessage,
-    heartbeat: () => Promise<void>,
-  ): Promise<Outcome> {
+  ): Promise<ParsedMessage | undefined> {
     const labels = { topic, group: groupId };
     metrics?.consumed.inc(labels);
-    const done: Outcome = { kind: 'done', pauseMs: 0 };
 
     let json: unknown;
     try {
@@ -241,7 +291,7 @@ export function createConsumer(options: CreateConsumerOptions): EventConsumer {
         errorClass: 'InvalidJsonError',
         attempts: 0,
       });
-      return done;
+      return undefined;
     }
     let parsed: ReturnType<EnvelopeParser>;
     try {
@@ -255,7 +305,7 @@ export function createConsumer(options: CreateConsumerOptions): EventConsumer {
         errorClass: 'InvalidEnvelopeError',
         attempts: 0,
       });
-      return done;
+      return undefined;
     }
     const envelope = parsed.envelope;
     const headers = decodeHeaders(message.headers);
@@ -271,7 +321,31 @@ export function createConsumer(options: CreateConsumerOptions): EventConsumer {
     if (Number.isFinite(ageSeconds) && ageSeconds >= 0) {
       metrics?.eventAge.observe({ ...labels, type: envelope.type }, ageSeconds);
     }
+    return { envelope, headers, msgLog };
+  }
 
+  async function processMessage(
+    topic: string,
+    partition: number,
+    message: KafkaMessage,
+    heartbeat: () => Promise<void>,
+  ): Promise<Outcome> {
+    const parsed = await parseMessage(topic, partition, message);
+    if (parsed === undefined) return { kind: 'done', pauseMs: 0 };
+    return handleParsed(topic, partition, message, parsed, heartbeat, handler);
+  }
+
+  /** The per-message path: span, dedup, the handler with retries and backoff, then the DLQ. */
+  function handleParsed(
+    topic: string,
+    partition: number,
+    message: KafkaMessage,
+    { envelope, headers, msgLog }: ParsedMessage,
+    heartbeat: () => Promise<void>,
+    handle: MessageHandler,
+  ): Promise<Outcome> {
+    const labels = { topic, group: groupId };
+    const done: Outcome = { kind: 'done', pauseMs: 0 };
     return withSpan(
       `${topic} process`,
       {
@@ -295,7 +369,7 @@ export function createConsumer(options: CreateConsumerOptions): EventConsumer {
               return done;
             }
             const startedAt = performance.now();
-            await handler(envelope, {
+            await handle(envelope, {
               topic,
               partition,
               offset: message.offset,
@@ -372,6 +446,161 @@ export function createConsumer(options: CreateConsumerOptions): EventConsumer {
     }
   }
 
+  function updateLag(topic: string, partition: number, highWatermark: string, offset: string) {
+    metrics?.lag.set(
+      { topic, partition: String(partition), group: groupId },
+      Math.max(0, Number(highWatermark) - Number(offset) - 1),
+    );
+  }
+
+  /** Runs one chunk through the batch handler; false when it failed (the caller falls back). */
+  async function runChunk(
+    topic: string,
+    partition: number,
+    chunk: KafkaMessage[],
+    items: { message: KafkaMessage; parsed: ParsedMessage }[],
+    heartbeat: () => Promise<void>,
+    handle: BatchHandler,
+  ): Promise<boolean> {
+    const labels = { topic, group: groupId };
+    const envelopes = items.map((item) => item.parsed.envelope);
+    const firstOffset = chunk[0]?.offset ?? '0';
+    const lastOffset = chunk[chunk.length - 1]?.offset ?? firstOffset;
+    const batchLog = log.child({ topic, partition, firstOffset, lastOffset, size: envelopes.length });
+    return withSpan(
+      `${topic} process batch`,
+      {
+        'messaging.system': 'kafka',
+        'messaging.operation': 'process',
+        'messaging.destination.name': topic,
+        'messaging.kafka.consumer.group': groupId,
+        'messaging.kafka.destination.partition': partition,
+        'messaging.batch.message_count': envelopes.length,
+      },
+      async (span): Promise<boolean> => {
+        const startedAt = performance.now();
+        try {
+          await handle(envelopes, {
+            topic,
+            partition,
+            firstOffset,
+            lastOffset,
+            logger: batchLog,
+            signal: handlerAbort.signal,
+            attempt: 1,
+            fallback: false,
+            heartbeat,
+          });
+        } catch (error) {
+          const errorClass = classifyError(error);
+          metrics?.failed.inc({ ...labels, error_class: errorClass });
+          span.setAttribute('leadflow.batch_failed', true);
+          batchLog.warn({ err: error }, 'batch handler failed; handling its messages one at a time');
+          return false;
+        }
+        metrics?.handlerDuration.observe(labels, (performance.now() - startedAt) / 1_000);
+        // Marked only after success, as in per-message mode.
+        if (options.dedup !== undefined) {
+          await addMany(
+            options.dedup,
+            envelopes.map((e) => e.id),
+          );
+        }
+        metrics?.handled.inc(labels, envelopes.length);
+        return true;
+      },
+      undefined,
+      SpanKind.CONSUMER,
+    );
+  }
+
+  async function hasMany(dedup: ProcessedEvents, ids: string[]): Promise<Set<string>> {
+    if (dedup.hasMany !== undefined) return dedup.hasMany(groupId, ids);
+    const seen = new Set<string>();
+    for (const id of ids) if (await dedup.has(groupId, id)) seen.add(id);
+    return seen;
+  }
+
+  async function addMany(dedup: ProcessedEvents, ids: string[]): Promise<void> {
+    if (dedup.addMany !== undefined) return dedup.addMany(groupId, ids);
+    for (const id of ids) await dedup.add(groupId, id);
+  }
+
+  /**
+   * Batch mode: the kafkajs batch in chunks of `maxBatchSize`. Per chunk: parse each message (invalid
+   * ones dead-lettered), skip those the dedup store has seen, hand the rest to the batch handler at
+   * once; if that fails, re-run them one at a time with the per-message retries and dead-lettering.
+   * The chunk's last offset is resolved only when every message of it is done.
+   */
+  async function eachBatchInChunks(payload: EachBatchPayload, handle: BatchHandler): Promise<void> {
+    const { batch } = payload;
+    const { topic, partition } = batch;
+    const heartbeat = () => payload.heartbeat();
+    const pause = () => payload.pause();
+    const labels = { topic, group: groupId };
+    for (let start = 0; start < batch.messages.length; start += maxBatchSize) {
+      if (stopping.signal.aborted || !payload.isRunning() || payload.isStale()) break;
+      const backpressure = options.backpressure;
+      if (backpressure !== undefined && (await backpressure())) {
+        pauseFor(topic, partition, pause, async () => !(await backpressure()), backpressureCheckMs);
+        break;
+      }
+      const chunk = batch.messages.slice(start, start + maxBatchSize);
+      let items: { message: KafkaMessage; parsed: ParsedMessage }[] = [];
+      for (const message of chunk) {
+        const parsed = await parseMessage(topic, partition, message);
+        if (parsed !== undefined) items.push({ message, parsed });
+      }
+      if (options.dedup !== undefined && items.length > 0) {
+        const seen = await hasMany(
+          options.dedup,
+          items.map((item) => item.parsed.envelope.id),
+        );
+        if (seen.size > 0) {
+          metrics?.skipped.inc(labels, items.filter((item) => seen.has(item.parsed.envelope.id)).length);
+          items = items.filter((item) => !seen.has(item.parsed.envelope.id));
+        }
+      }
+      // The last message of the chunk that is done; everything up to it may be committed.
+      let doneThrough = chunk[chunk.length - 1];
+      if (items.length > 0 && !(await runChunk(topic, partition, chunk, items, heartbeat, handle))) {
+        if (stopping.signal.aborted) break; // nothing resolved: the chunk is redelivered
+        for (const item of items) {
+          const outcome = await handleParsed(
+            topic,
+            partition,
+            item.message,
+            item.parsed,
+            heartbeat,
+            (envelope, ctx) =>
+              handle([envelope], {
+                topic,
+                partition,
+                firstOffset: ctx.offset,
+                lastOffset: ctx.offset,
+                logger: ctx.logger,
+                signal: ctx.signal,
+                attempt: ctx.attempt,
+                fallback: true,
+                heartbeat,
+              }),
+          );
+          if (outcome.kind === 'abandoned') {
+            const index = chunk.indexOf(item.message);
+            doneThrough = index > 0 ? chunk[index - 1] : undefined;
+            break;
+          }
+        }
+      }
+      if (doneThrough === undefined) break;
+      payload.resolveOffset(doneThrough.offset);
+      updateLag(topic, partition, batch.highWatermark, doneThrough.offset);
+      await payload.commitOffsetsIfNecessary();
+      await heartbeat();
+      if (doneThrough !== chunk[chunk.length - 1]) break;
+    }
+  }
+
   return {
     async start() {
       if (state !== 'idle') throw new Error(`consumer ${groupId} cannot start twice`);
@@ -388,7 +617,8 @@ export function createConsumer(options: CreateConsumerOptions): EventConsumer {
         autoCommitInterval: options.commitIntervalMs ?? 2_000,
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: options.concurrency ?? 3,
-        eachBatch,
+        eachBatch:
+          batchHandler === undefined ? eachBatch : (payload) => eachBatchInChunks(payload, batchHandler),
       });
       log.info({ topics: options.topics }, 'consumer started');
     },

@@ -83,3 +83,31 @@ export function describeError(error: unknown): string {
 export function errorClassName(error: unknown): string {
   return error instanceof Error ? error.name : typeof error;
 }
+
+/**
+ * True when every write error of an (unordered) bulk write or insertMany is a duplicate key, i.e. the
+ * other documents were written and the duplicates were there already. Other errors (or none listed)
+ * are real failures.
+ */
+export function onlyDuplicateKeys(error: unknown): boolean {
+  const code = codeOf(error);
+  if (code === 11000 || code === 11001) {
+    if (typeof error !== 'object' || error === null || !('writeErrors' in error)) return true;
+  }
+  if (
+    typeof error !== 'object' ||
+    error === null ||
+    !('writeErrors' in error) ||
+    !Array.isArray(error.writeErrors)
+  ) {
+    return false;
+  }
+  const writeErrors = error.writeErrors as unknown[];
+  return (
+    writeErrors.length > 0 &&
+    writeErrors.every((w) => {
+      const c = codeOf(w);
+      return c === 11000 || c === 11001;
+    })
+  );
+}

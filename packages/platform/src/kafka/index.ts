@@ -15,6 +15,8 @@ export {
 export {
   createConsumer,
   type CreateConsumerOptions,
+  type BatchContext,
+  type BatchHandler,
   type EventConsumer,
   type MessageContext,
   type MessageHandler,
@@ -24,6 +26,7 @@ export {
   RetriableError,
   classifyError,
   isDuplicateKeyError,
+  onlyDuplicateKeys,
   describeError,
   type ErrorClass,
 } from './errors.js';

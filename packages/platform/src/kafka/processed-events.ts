@@ -1,5 +1,5 @@
 import type { Connection } from 'mongoose';
-import { isDuplicateKeyError } from './errors.js';
+import { isDuplicateKeyError, onlyDuplicateKeys } from './errors.js';
 
 /**
  * The set of event ids a consumer group has fully processed, so a redelivered message is skipped.
@@ -12,6 +12,10 @@ import { isDuplicateKeyError } from './errors.js';
 export interface ProcessedEvents {
   has(group: string, eventId: string): Promise<boolean>;
   add(group: string, eventId: string): Promise<void>;
+  /** The ids of `eventIds` already processed (one look-up); optional, batch mode falls back to `has`. */
+  hasMany?(group: string, eventIds: readonly string[]): Promise<Set<string>>;
+  /** Marks all of `eventIds` (one write; already marked ones are fine); optional, else `add` each. */
+  addMany?(group: string, eventIds: readonly string[]): Promise<void>;
 }
 
 export interface MongoProcessedEvents extends ProcessedEvents {
@@ -62,6 +66,30 @@ export function createMongoProcessedEvents(
         if (!isDuplicateKeyError(error)) throw error;
       }
     },
+    async hasMany(group, eventIds) {
+      if (eventIds.length === 0) return new Set();
+      const docs = await coll()
+        .find({ _id: { $in: eventIds.map((id) => `${group}:${id}`) } }, { projection: { eventId: 1 } })
+        .toArray();
+      return new Set(docs.map((doc) => doc.eventId));
+    },
+    async addMany(group, eventIds) {
+      if (eventIds.length === 0) return;
+      await ensureIndex();
+      const at = new Date();
+      const docs = [...new Set(eventIds)].map((eventId) => ({
+        _id: `${group}:${eventId}`,
+        group,
+        eventId,
+        at,
+      }));
+      try {
+        await coll().insertMany(docs, { ordered: false });
+      } catch (error) {
+        // Unordered: every other document was inserted; duplicates are events marked before.
+        if (!onlyDuplicateKeys(error)) throw error;
+      }
+    },
     async prune(olderThan) {
       await ensureIndex();
       const result = await coll().deleteMany({ at: { $lt: olderThan } });
@@ -74,6 +102,12 @@ export function createMongoProcessedEvents(
 export function createMemoryProcessedEvents(): ProcessedEvents & { size(): number } {
   const seen = new Set<string>();
   return {
+    hasMany: (group, eventIds) =>
+      Promise.resolve(new Set(eventIds.filter((id) => seen.has(`${group}:${id}`)))),
+    addMany: (group, eventIds) => {
+      for (const id of eventIds) seen.add(`${group}:${id}`);
+      return Promise.resolve();
+    },
     has: (group, eventId) => Promise.resolve(seen.has(`${group}:${eventId}`)),
     add: (group, eventId) => {
       seen.add(`${group}:${eventId}`);
