@@ -1,7 +1,7 @@
 import { Topics } from '@leadflow/contracts/topics';
 import { createTokenVerifier } from '@leadflow/platform/auth';
 import type { HttpApp } from '@leadflow/platform/http';
-import { createKafka, ensureTopics } from '@leadflow/platform/kafka';
+import { createKafka, createMongoProcessedEvents, ensureTopics } from '@leadflow/platform/kafka';
 import { createLogger, type Logger } from '@leadflow/platform/logger';
 import { createMetrics } from '@leadflow/platform/metrics';
 import { connectMongo, pingMongo } from '@leadflow/platform/mongo';
@@ -9,6 +9,7 @@ import { buildApp, SERVICE_NAME, SERVICE_VERSION } from './app.js';
 import type { Config } from './config.js';
 import { createLeadEventsConsumer } from './consumers/lead-events.consumer.js';
 import { ConsumedTopicIds } from './domain/lead-events.js';
+import { createClaimRepository } from './repositories/claim.repository.js';
 import { createCounterRepository } from './repositories/counter.repository.js';
 import { createEventRepository } from './repositories/event.repository.js';
 import { createLeadRepository } from './repositories/lead.repository.js';
@@ -52,7 +53,8 @@ export async function startService(
     const events = createEventRepository(connection);
     const leads = createLeadRepository(connection);
     const counters = createCounterRepository(connection);
-    await Promise.all([events.init(), leads.init(), counters.init()]);
+    const claims = createClaimRepository(connection);
+    await Promise.all([events.init(), leads.init(), counters.init(), claims.init()]);
 
     const kafka = createKafka({
       brokers: [...config.KAFKA_BROKERS],
@@ -76,6 +78,8 @@ export async function startService(
       events,
       leads,
       counters,
+      claims,
+      dedup: createMongoProcessedEvents(connection),
       timeZone: config.REPORTING_TIME_ZONE,
     });
     closers.set('consumer', () => consumer.stop());

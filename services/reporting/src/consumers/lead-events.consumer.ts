@@ -3,23 +3,29 @@ import { parseEnvelope, type AnyEnvelope } from '@leadflow/contracts/events';
 import {
   createConsumer,
   NonRetriableError,
+  type BatchContext,
   type EnvelopeParser,
   type EventConsumer,
-  type MessageContext,
+  type ProcessedEvents,
 } from '@leadflow/platform/kafka';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from '@leadflow/platform/logger';
 import type { Metrics } from '@leadflow/platform/metrics';
+import { addCounters, type Counters } from '../domain/counters.js';
 import {
+  bucketId,
   bucketOf,
   countersFor,
   countingReadiness,
+  type BucketKey,
   type CountableEvent,
   type LeadAttribution,
 } from '../domain/lead-counting.js';
 import { businessTimeOf, ownerOf, stageOf, summarise, type SummarisedEvent } from '../domain/lead-events.js';
-import { snapshotUpdatesFor } from '../domain/lead-snapshot.js';
+import { snapshotUpdatesFor, type SnapshotUpdate } from '../domain/lead-snapshot.js';
+import type { ClaimRepository } from '../repositories/claim.repository.js';
 import type { CounterRepository } from '../repositories/counter.repository.js';
+import type { EventDoc } from '../repositories/event.schema.js';
 import type { EventRepository } from '../repositories/event.repository.js';
 import type { LeadRepository, LeadSnapshot } from '../repositories/lead.repository.js';
 import type { PendingEvent } from '../repositories/lead.schema.js';
@@ -28,6 +34,7 @@ export interface ProjectionDeps {
   events: EventRepository;
   leads: LeadRepository;
   counters: CounterRepository;
+  claims: ClaimRepository;
   timeZone: string;
 }
 
@@ -50,72 +57,28 @@ function attributionOf(lead: LeadSnapshot): LeadAttribution {
   };
 }
 
-const countable = (oemId: string, event: PendingEvent): CountableEvent =>
+const countable_ = (oemId: string, event: PendingEvent): CountableEvent =>
   ({ id: event.id, oemId, type: event.type, data: event.data, at: new Date(event.at) }) as CountableEvent;
 
-/**
- * Projects one event into the read models: the timeline entry, the lead snapshot(s), then the
- * counters of every event of the lead that has become countable.
- *
- * Idempotency: the timeline insert is keyed by event id; snapshot updates are order-free and
- * re-applied on a redelivery (closing the gap of a crash between the insert and the update); each
- * counter increment is guarded by its bucket's applied-event set and the event is marked counted only
- * afterwards, so a redelivery neither double counts nor, after a crash, loses a count.
- *
- * Ordering across topics: the lead is read after this event's insert and snapshot update. Either a
- * concurrent handler of another event of the same lead sees this event as pending, or this handler
- * sees that handler's snapshot update; so an event waiting for lead.received (or the grade, or the
- * assignment) is always counted by whichever of the two handlers runs last.
- */
-export function createLeadEventHandler(deps: ProjectionDeps) {
-  async function countPending(oemId: string, leadId: string, lead: LeadSnapshot, log: Logger): Promise<void> {
-    const attribution = attributionOf(lead);
-    const settled: string[] = [];
-    const pending = Object.values(lead.pending ?? {}).sort((a, b) => a.id.localeCompare(b.id));
-    for (const stored of pending) {
-      const event = countable(oemId, stored);
-      const readiness = countingReadiness(event, attribution);
-      if (!readiness.ready) {
-        log.debug(
-          { pendingEventId: stored.id, waitingFor: readiness.waitingFor },
-          'event waits to be counted',
-        );
-        continue;
-      }
-      const increments = countersFor(event, attribution);
-      let bucketId: string | undefined;
-      if (Object.keys(increments).length > 0) {
-        const result = await deps.counters.apply(
-          bucketOf(event, attribution, deps.timeZone),
-          stored.id,
-          increments,
-        );
-        bucketId = result.id;
-      }
-      await deps.events.markCounted(oemId, stored.id, bucketId);
-      settled.push(stored.id);
-    }
-    // Only after every increment landed: a crash before this leaves the events pending, and the
-    // bucket guard makes their second count a no-op.
-    await deps.leads.settle(oemId, leadId, settled);
-  }
+interface PreparedEvent {
+  event: AnyEnvelope;
+  doc: EventDoc;
+  summary: PendingEvent;
+}
 
-  return async function handle(envelope: Envelope, ctx: Pick<MessageContext, 'logger'>): Promise<void> {
-    const event = envelope as AnyEnvelope;
-    const stage = stageOf(event.type);
-    if (stage === undefined) {
-      // Commands between services are not lead history; a misrouted one is skipped, not dead-lettered.
-      ctx.logger.debug({ eventType: event.type }, 'event type not projected; skipped');
-      return;
-    }
-    const occurredAt = new Date(event.occurredAt);
-    if (Number.isNaN(occurredAt.getTime()))
-      throw new NonRetriableError(`occurredAt is not a date: ${event.occurredAt}`);
-
-    const data = summarise(event.data);
-    const at = businessTimeOf(event);
-    const owner = ownerOf({ type: event.type, data } as SummarisedEvent);
-    const inserted = await deps.events.insert({
+/** The timeline entry of an event; undefined for a type the read models do not project. */
+function prepare(event: AnyEnvelope): PreparedEvent | undefined {
+  const stage = stageOf(event.type);
+  if (stage === undefined) return undefined;
+  const occurredAt = new Date(event.occurredAt);
+  if (Number.isNaN(occurredAt.getTime()))
+    throw new NonRetriableError(`occurredAt is not a date: ${event.occurredAt}`);
+  const data = summarise(event.data) as Record<string, unknown>;
+  const at = businessTimeOf(event);
+  const owner = ownerOf({ type: event.type, data } as SummarisedEvent);
+  return {
+    event,
+    doc: {
       _id: event.id,
       oemId: event.oemId,
       leadId: event.data.leadId,
@@ -126,23 +89,119 @@ export function createLeadEventHandler(deps: ProjectionDeps) {
       at,
       ...owner,
       correlationId: event.correlationId,
-      data: data as Record<string, unknown>,
+      data,
       counted: false,
-    });
-    if (!inserted) ctx.logger.debug('event already in the timeline; re-applying idempotent projections');
+    },
+    summary: { id: event.id, type: event.type, at, data },
+  };
+}
 
-    let subject: LeadSnapshot | undefined;
-    for (const update of snapshotUpdatesFor(event)) {
-      const own = update.leadId === event.data.leadId;
-      // Re-recorded as pending on a redelivery too: if it was counted already, the bucket guard
-      // skips the increment and the event is settled again.
-      const snapshot = await deps.leads.apply(
-        update,
-        own ? { id: event.id, type: event.type, at, data: data as Record<string, unknown> } : undefined,
-      );
-      if (own) subject = snapshot;
+/**
+ * Projects a batch of events into the read models in a handful of bulk writes:
+ *
+ * 1. the timeline: one unordered `insertMany` (a duplicate key is a redelivery);
+ * 2. the snapshots: one bulk write of the order-free upserts (each also records the event as pending
+ *    counting), one of the latest-wins conditionals, then one `$in` read of the leads touched;
+ * 3. the counters: every pending event of those leads that has become countable is claimed with one
+ *    unordered `insertMany` of its id into `counted_events` (a duplicate key = counted already, by a
+ *    redelivery or by a concurrent batch of another partition); the increments of the claimed events
+ *    are summed per bucket in memory and written with one bulk `$inc` upsert per bucket and per
+ *    roll-up document; then the events are settled (removed from `pending`, one bulk write).
+ *
+ * Why nothing is lost or counted twice across topics and partitions: each write is atomic per
+ * document, every snapshot operator commutes, and the leads are read after this batch's updates, so of
+ * two batches holding events of one lead the later reader sees both events pending (the claim then
+ * lets one of them count each). A failed increment releases the claims before the error propagates,
+ * so the consumer's retry (or its per-event fallback) counts them. A process killed between the claim
+ * and the increment would under-count those events (their claims stay, their counts never land); see
+ * the README.
+ */
+export function createLeadEventsBatchHandler(deps: ProjectionDeps) {
+  return async function handleBatch(
+    envelopes: readonly Envelope[],
+    ctx: Pick<BatchContext, 'logger'>,
+  ): Promise<void> {
+    const prepared: PreparedEvent[] = [];
+    const seen = new Set<string>();
+    for (const envelope of envelopes) {
+      if (seen.has(envelope.id)) continue;
+      seen.add(envelope.id);
+      const item = prepare(envelope as AnyEnvelope);
+      // Commands between services are not lead history; a misrouted one is skipped, not dead-lettered.
+      if (item === undefined)
+        ctx.logger.debug({ eventType: envelope.type }, 'event type not projected; skipped');
+      else prepared.push(item);
     }
-    if (subject !== undefined) await countPending(event.oemId, event.data.leadId, subject, ctx.logger);
+    if (prepared.length === 0) return;
+
+    await deps.events.insertMany(prepared.map((p) => p.doc));
+
+    const updates: { update: SnapshotUpdate; pending?: PendingEvent }[] = [];
+    const subjects = new Map<string, string>(); // leadId → oemId of the leads whose pending set changed
+    for (const { event, summary } of prepared) {
+      for (const update of snapshotUpdatesFor(event)) {
+        const own = update.leadId === event.data.leadId;
+        // Re-recorded as pending on a redelivery too: if it was counted already, its claim exists and
+        // the event is settled again.
+        updates.push(own ? { update, pending: summary } : { update });
+        if (own) subjects.set(update.leadId, update.oemId);
+      }
+    }
+    const snapshots = await deps.leads.applyMany(updates);
+
+    // Every countable pending event of the touched leads, with its bucket and increments.
+    const countable: { id: string; oemId: string; leadId: string; key?: BucketKey; counters: Counters }[] =
+      [];
+    for (const [leadId, oemId] of subjects) {
+      const lead = snapshots.get(leadId);
+      if (lead === undefined) continue;
+      const attribution = attributionOf(lead);
+      for (const stored of Object.values(lead.pending ?? {})) {
+        const event = countable_(oemId, stored);
+        if (!countingReadiness(event, attribution).ready) continue;
+        const counters = countersFor(event, attribution);
+        countable.push({
+          id: stored.id,
+          oemId,
+          leadId,
+          counters,
+          ...(Object.keys(counters).length === 0 ? {} : { key: bucketOf(event, attribution, deps.timeZone) }),
+        });
+      }
+    }
+    if (countable.length === 0) return;
+
+    const claimed = await deps.claims.claim(countable);
+    const buckets = new Map<string, { key: BucketKey; counters: Counters }>();
+    for (const item of countable) {
+      if (!claimed.has(item.id) || item.key === undefined) continue;
+      const id = bucketId(item.key);
+      const bucket = buckets.get(id);
+      if (bucket === undefined) buckets.set(id, { key: item.key, counters: { ...item.counters } });
+      else bucket.counters = addCounters(bucket.counters, item.counters);
+    }
+    try {
+      await deps.counters.applyBatch(buckets.values());
+    } catch (error) {
+      await deps.claims.release([...claimed]).catch((releaseError: unknown) => {
+        ctx.logger.error({ err: releaseError }, 'could not release claims after a failed increment');
+      });
+      throw error;
+    }
+    // Only after the increments landed: a failure before this leaves the events pending, and their
+    // claims make the next attempt settle them without counting again.
+    // Settled: the events this batch counted, and its own events claimed before (a redelivery). An
+    // event another batch claimed is left to that batch, which settles it after its increment (or,
+    // if the increment fails, releases the claim and counts it on its retry).
+    const own = new Set(prepared.map((p) => p.event.id));
+    const byLead = new Map<string, { oemId: string; leadId: string; eventIds: string[] }>();
+    for (const item of countable) {
+      if (!claimed.has(item.id) && !own.has(item.id)) continue;
+      const entry = byLead.get(item.leadId) ?? { oemId: item.oemId, leadId: item.leadId, eventIds: [] };
+      entry.eventIds.push(item.id);
+      byLead.set(item.leadId, entry);
+    }
+    await deps.leads.settleMany([...byLead.values()]);
   };
 }
 
@@ -153,11 +212,13 @@ export interface LeadEventsConsumerOptions extends ProjectionDeps {
   logger: Logger;
   registry?: Metrics['registry'];
   concurrency?: number;
+  /** Skips redelivered events before any read-model work (one `$in` look-up per batch). */
+  dedup?: ProcessedEvents;
+  maxBatchSize?: number;
 }
 
 /** The consumer-group member that projects every lead topic into the read models. */
 export function createLeadEventsConsumer(options: LeadEventsConsumerOptions): EventConsumer {
-  const handle = createLeadEventHandler(options);
   return createConsumer({
     kafka: options.kafka,
     groupId: options.groupId,
@@ -165,7 +226,9 @@ export function createLeadEventsConsumer(options: LeadEventsConsumerOptions): Ev
     logger: options.logger,
     ...(options.registry === undefined ? {} : { registry: options.registry }),
     parse: parseLeadEvent,
-    handler: handle,
+    batchHandler: createLeadEventsBatchHandler(options),
+    ...(options.dedup === undefined ? {} : { dedup: options.dedup }),
+    maxBatchSize: options.maxBatchSize ?? 2_000,
     concurrency: options.concurrency ?? 6,
   });
 }

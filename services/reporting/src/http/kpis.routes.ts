@@ -160,7 +160,7 @@ export function kpiRoutes(app: HttpApp, deps: KpiRoutesDeps): void {
         [...(kpiById(id).denominator ?? []), ...kpiById(id).numerator].some((t) => t.window === 'opening'),
       );
       const [daily, opening] = await Promise.all([
-        deps.counters.sumDaily(filter, groupBy),
+        deps.counters.sumDaily(filter, groupBy, query.period),
         needsOpening
           ? deps.counters.sumByGroup(
               { oemId: principal.oemId, toDay: previousDay(range.from), dimensions },

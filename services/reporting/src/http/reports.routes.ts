@@ -107,7 +107,7 @@ export function reportRoutes(app: HttpApp, deps: ReportRoutesDeps): void {
       dimensions: ctx.dimensions,
     };
     // None of the report KPIs reads an opening balance (only KPI A does).
-    const daily = await deps.counters.sumDaily(filter, groupBy);
+    const daily = await deps.counters.sumDaily(filter, groupBy, period);
     return buildKpiRows({ daily, opening: new Map(), period, ...range, ids });
   }
 
@@ -185,6 +185,7 @@ export function reportRoutes(app: HttpApp, deps: ReportRoutesDeps): void {
             dimensions: ctx.dimensions,
           },
           [],
+          ctx.period,
         );
         return [reasonTotalsTable(daily, ctx.period, ctx.range), reasonsTable(daily, ctx.period, ctx.range)];
       },
@@ -204,6 +205,7 @@ export function reportRoutes(app: HttpApp, deps: ReportRoutesDeps): void {
             dimensions: ctx.dimensions,
           },
           ['model', dimension],
+          'total',
         );
         const byGroup = new Map<
           string,

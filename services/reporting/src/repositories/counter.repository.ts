@@ -1,11 +1,20 @@
-import { isDuplicateKeyError } from '@leadflow/platform/kafka';
+import { onlyDuplicateKeys } from '@leadflow/platform/kafka';
 import type { TenantFilter } from '@leadflow/platform/mongo';
-import type { Connection } from 'mongoose';
+import type { Connection, mongo } from 'mongoose';
 import { addCounters, isCounterName, type Counters } from '../domain/counters.js';
-import { groupKeyOf, type DailyTotals, type Group } from '../domain/kpi-report.js';
-import { bucketId, BucketDimensions, type BucketDimension, type BucketKey } from '../domain/lead-counting.js';
-import { counterModel, type CounterDoc } from './counter.schema.js';
-import { createKeyedLock } from './keyed-lock.js';
+import { groupKeyOf, type DailyTotals, type Group, type Period } from '../domain/kpi-report.js';
+import { bucketId, type BucketDimension, type BucketKey } from '../domain/lead-counting.js';
+import {
+  addToRollups,
+  cellGroup,
+  cellValues,
+  periodsOf,
+  rollupCell,
+  viewFor,
+  type RollupIncrements,
+  type RollupView,
+} from '../domain/rollups.js';
+import { counterModel, rollupModel, type CounterDoc, type RollupDoc } from './counter.schema.js';
 
 /** Which buckets a query reads: the tenant, a day range and optional dimension values. */
 export interface CounterFilter {
@@ -17,105 +26,337 @@ export interface CounterFilter {
   dimensions?: Partial<Record<BucketDimension, string>>;
 }
 
+/** A batch's increments of one daily bucket (already summed over the batch's events). */
+export interface BucketIncrement {
+  key: BucketKey;
+  counters: Counters;
+}
+
 export interface CounterRepository {
-  /** Adds one event's increments to its bucket, at most once per event id. */
-  apply(key: BucketKey, eventId: string, increments: Counters): Promise<{ id: string; applied: boolean }>;
-  /** Totals per day and group. */
-  sumDaily(filter: CounterFilter, groupBy: readonly BucketDimension[]): Promise<DailyTotals[]>;
+  /**
+   * Adds a batch's increments: one bulk `$inc` upsert per daily bucket and per roll-up document.
+   * Not idempotent by itself: the projection claims each event once before calling it.
+   * `detail: false` writes the roll-ups only (the benchmark's bulk load).
+   */
+  applyBatch(increments: Iterable<BucketIncrement>, options?: { detail?: boolean }): Promise<void>;
+  /**
+   * Totals per day and group. With `period` month or total, whole calendar months of the range may
+   * come back as one row dated the month's first day (the caller folds rows by period anyway).
+   */
+  sumDaily(
+    filter: CounterFilter,
+    groupBy: readonly BucketDimension[],
+    period?: Period,
+  ): Promise<DailyTotals[]>;
   /** Totals per group over the whole filter range (keyed by `groupKeyOf`). */
   sumByGroup(filter: CounterFilter, groupBy: readonly BucketDimension[]): Promise<Map<string, Counters>>;
   init(): Promise<void>;
 }
 
-function toQuery(filter: CounterFilter): TenantFilter<CounterDoc> {
-  const query: TenantFilter<CounterDoc> = {
-    oemId: filter.oemId,
-    day: { ...(filter.fromDay === undefined ? {} : { $gte: filter.fromDay }), $lte: filter.toDay },
-  };
-  for (const [dimension, value] of Object.entries(filter.dimensions ?? {})) {
-    if (value !== undefined) query[dimension] = value;
-  }
-  return query;
-}
-
-function countersOf(doc: Pick<CounterDoc, 'c'>): Counters {
+function countersOf(raw: unknown): Counters {
   const counters: Counters = {};
-  for (const [name, value] of Object.entries(doc.c ?? {})) {
+  for (const [name, value] of Object.entries((raw ?? {}) as Record<string, unknown>)) {
     if (isCounterName(name) && typeof value === 'number') counters[name] = value;
   }
   return counters;
 }
 
+const DAY_MS = 86_400_000;
+function daysOf(from: string, to: string): string[] {
+  const days: string[] = [];
+  for (let t = Date.parse(`${from}T00:00:00.000Z`); t <= Date.parse(`${to}T00:00:00.000Z`); t += DAY_MS) {
+    days.push(new Date(t).toISOString().slice(0, 10));
+  }
+  return days;
+}
+
+const spanId = (oemId: string) => JSON.stringify([oemId, 'span']);
+const ID_CHUNK = 500;
+
+/**
+ * Creates the documents that do not exist yet (one unordered `insertMany` of skeletons; a duplicate
+ * key = it exists), then applies the updates as plain updates in one bulk write. Not upserts: two
+ * partitions upserting one new document at once make one insert fail with a duplicate key, and
+ * FerretDB v1 stops a bulk update at its first error and reports it under the wrong index, so the
+ * operations after it could neither be trusted to have run nor be singled out for a retry.
+ */
+export async function ensureThenUpdate<T extends mongo.Document & { _id: string }>(
+  collection: mongo.Collection<T>,
+  skeletons: T[],
+  updates: mongo.AnyBulkWriteOperation<T>[],
+): Promise<void> {
+  if (skeletons.length > 0) {
+    try {
+      await collection.insertMany(skeletons as mongo.OptionalUnlessRequiredId<T>[], { ordered: false });
+    } catch (error) {
+      if (!onlyDuplicateKeys(error)) throw error;
+    }
+  }
+  if (updates.length > 0) await collection.bulkWrite(updates, { ordered: false });
+}
+
 export function createCounterRepository(connection: Connection): CounterRepository {
   const model = counterModel(connection);
-  // The driver collection, typed with our string ids, for the guarded upsert mongoose cannot express.
-  const collection = connection.collection<CounterDoc>(model.collection.collectionName);
-  const lock = createKeyedLock();
-  const projection = { applied: 0 } as const;
+  const rollups = rollupModel(connection);
+  const details = connection.collection<CounterDoc>(model.collection.collectionName);
+  const cubes = connection.collection<RollupDoc>(rollups.collection.collectionName);
 
-  // Sums are folded here rather than with `$group`: FerretDB v1 computes only the first accumulator
-  // of a multi-accumulator `$group` correctly (the others come back 0), and a KPI reads many counters.
-  // Buckets are daily and coarse, so a range scan stays small; on MongoDB this could become `$group`.
-  async function fold(
+  /** The daily buckets, for filter combinations no roll-up view holds. Reads every matching bucket. */
+  async function foldDetail(
     filter: CounterFilter,
     groupBy: readonly BucketDimension[],
-    keyOf: (doc: CounterDoc, group: Group) => string,
-  ): Promise<Map<string, { doc: CounterDoc; group: Group; counters: Counters }>> {
-    const totals = new Map<string, { doc: CounterDoc; group: Group; counters: Counters }>();
-    const cursor = model.find(toQuery(filter), projection).lean<CounterDoc>().cursor();
+    keyOf: (day: string, group: Group) => string,
+  ): Promise<Map<string, { day: string; group: Group; counters: Counters }>> {
+    const query: TenantFilter<CounterDoc> = { oemId: filter.oemId };
+    // Equality on enumerated days rather than a range: FerretDB pushes `$in` down to the index.
+    query.day =
+      filter.fromDay === undefined ? { $lte: filter.toDay } : { $in: daysOf(filter.fromDay, filter.toDay) };
+    for (const [dimension, value] of Object.entries(filter.dimensions ?? {})) {
+      if (value !== undefined) query[dimension] = value;
+    }
+    const totals = new Map<string, { day: string; group: Group; counters: Counters }>();
+    const cursor = model.find(query, { applied: 0 }).lean<CounterDoc>().cursor();
     for await (const doc of cursor as AsyncIterable<CounterDoc>) {
       const group: Group = {};
       for (const dimension of groupBy) group[dimension] = doc[dimension];
-      const key = keyOf(doc, group);
+      const key = keyOf(doc.day, group);
       const entry = totals.get(key);
-      if (entry === undefined) totals.set(key, { doc, group, counters: countersOf(doc) });
-      else entry.counters = addCounters(entry.counters, countersOf(doc));
+      if (entry === undefined) totals.set(key, { day: doc.day, group, counters: countersOf(doc.c) });
+      else entry.counters = addCounters(entry.counters, countersOf(doc.c));
     }
     return totals;
   }
 
-  async function applyUnlocked(id: string, key: BucketKey, eventId: string, increments: Counters) {
-    const $inc = Object.fromEntries(Object.entries(increments).map(([name, value]) => [`c.${name}`, value]));
+  /** The same from the roll-ups, read by `_id`; undefined when no view holds the query's dimensions. */
+  async function foldRollups(
+    filter: CounterFilter,
+    groupBy: readonly BucketDimension[],
+    months: boolean,
+    keyOf: (day: string, group: Group) => string,
+  ): Promise<Map<string, { day: string; group: Group; counters: Counters }> | undefined> {
+    const filters = Object.fromEntries(
+      Object.entries(filter.dimensions ?? {}).filter(([, value]) => value !== undefined),
+    ) as Partial<Record<BucketDimension, string>>;
+    const view: RollupView | undefined = viewFor([
+      ...(Object.keys(filters) as BucketDimension[]),
+      ...groupBy,
+    ]);
+    if (view === undefined) return undefined;
+    const totals = new Map<string, { day: string; group: Group; counters: Counters }>();
+    let from = filter.fromDay;
+    if (from === undefined) {
+      const span = await cubes.findOne({ _id: spanId(filter.oemId) }, { projection: { firstDay: 1 } });
+      if (span?.firstDay === undefined) return totals;
+      from = span.firstDay;
+    }
+    if (from > filter.toDay) return totals;
+    const periods = periodsOf(from, filter.toDay, months);
+    const dayOf = new Map(
+      periods.map((p) => [rollupCell(filter.oemId, p.grain, p.period, view, '').id, p.day]),
+    );
+    const prefix = `${view}:`;
+    const ids = [...dayOf.keys()];
+    for (let i = 0; i < ids.length; i += ID_CHUNK) {
+      const docs = await cubes.find({ _id: { $in: ids.slice(i, i + ID_CHUNK) } }).toArray();
+      for (const doc of docs) {
+        const day = dayOf.get(doc._id);
+        if (day === undefined) continue;
+        const shared = doc.grain === 'day';
+        const cells = JSON.parse(doc.body ?? '{}') as Record<string, unknown>;
+        for (const [stored, raw] of Object.entries(cells)) {
+          if (shared && !stored.startsWith(prefix)) continue;
+          const cell = shared ? stored.slice(prefix.length) : stored;
+          const group = cellGroup(view, cellValues(cell), filters, groupBy);
+          if (group === undefined) continue;
+          const key = keyOf(day, group);
+          const entry = totals.get(key);
+          if (entry === undefined) totals.set(key, { day, group, counters: countersOf(raw) });
+          else entry.counters = addCounters(entry.counters, countersOf(raw));
+        }
+      }
+    }
+    return totals;
+  }
+
+  /**
+   * Read-modify-write of every touched roll-up document: one `$in` read, the batch's cells added in
+   * memory, then one conditional update per document (`{ _id, v }`); a document written by someone
+   * else meanwhile (its `v` moved) is read and merged again.
+   */
+  async function writeRollups(increments: RollupIncrements): Promise<void> {
+    let pending = [...increments.keys()];
+    for (let attempt = 1; pending.length > 0; attempt += 1) {
+      if (attempt > 5) throw new Error(`roll-up documents kept changing under the write: ${pending.length}`);
+      const current = new Map<string, RollupDoc>();
+      for (let i = 0; i < pending.length; i += ID_CHUNK) {
+        const docs = await cubes.find({ _id: { $in: pending.slice(i, i + ID_CHUNK) } }).toArray();
+        for (const doc of docs) current.set(doc._id, doc);
+      }
+      const missing: RollupDoc[] = [];
+      const results = await Promise.all(
+        pending.map(async (id) => {
+          const inc = increments.get(id);
+          if (inc === undefined) return true;
+          const doc = current.get(id);
+          const cells = JSON.parse(doc?.body ?? '{}') as Record<string, Counters>;
+          for (const [cell, counters] of inc.cells) cells[cell] = addCounters(cells[cell] ?? {}, counters);
+          const body = JSON.stringify(cells);
+          if (doc === undefined) {
+            missing.push({
+              _id: id,
+              oemId: inc.oemId,
+              grain: inc.grain,
+              period: inc.period,
+              view: inc.view,
+              body,
+              v: 1,
+            });
+            return true;
+          }
+          const version = doc.v ?? 0;
+          const result = await cubes.updateOne({ _id: id, v: version }, { $set: { body, v: version + 1 } });
+          return result.matchedCount === 1;
+        }),
+      );
+      const retry = new Set(pending.filter((_, i) => results[i] === false));
+      if (missing.length > 0) {
+        try {
+          await cubes.insertMany(missing, { ordered: false });
+        } catch (error) {
+          if (!onlyDuplicateKeys(error)) throw error;
+          // Created by someone else meanwhile: merge into theirs on the next round.
+          for (const w of (error as { writeErrors: { index: number }[] }).writeErrors) {
+            const doc = missing[w.index];
+            if (doc !== undefined) retry.add(doc._id);
+          }
+        }
+      }
+      pending = [...retry];
+    }
+  }
+
+  /**
+   * Group commit: the increments of every batch that arrives while a write is in flight are summed
+   * into the next write, so the batches of all partitions share one bulk `$inc` of the daily buckets
+   * and one read-modify-write per roll-up document. Each caller's promise settles with the write
+   * that holds its increments (a failure rejects every batch of that write; they retry).
+   */
+  interface Pending {
+    details: Map<string, BucketIncrement>;
+    cubes: RollupIncrements;
+    firstDays: Map<string, string>;
+    done: Promise<void>;
+    resolve: () => void;
+    reject: (error: unknown) => void;
+  }
+  function pendingWrite(): Pending {
+    let resolve!: () => void;
+    let reject!: (error: unknown) => void;
+    const done = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    // Rejections are delivered to the callers; this keeps an unobserved one from crashing the process.
+    done.catch(() => undefined);
+    return { details: new Map(), cubes: new Map(), firstDays: new Map(), done, resolve, reject };
+  }
+  let next = pendingWrite();
+  let writing = false;
+
+  async function pump(): Promise<void> {
+    if (writing) return;
+    writing = true;
     try {
-      // Matches only a bucket that has not seen the event; when it has, the upsert's insert hits the
-      // unique `_id` and the duplicate-key error means "already counted".
-      await collection.updateOne(
-        { _id: id, applied: { $ne: eventId } },
-        {
-          $inc: $inc,
-          $push: { applied: eventId },
-          $setOnInsert: {
-            oemId: key.oemId,
-            day: key.day,
-            ...Object.fromEntries(BucketDimensions.map((d) => [d, key[d]])),
+      while (next.details.size > 0 || next.cubes.size > 0) {
+        const write = next;
+        next = pendingWrite();
+        try {
+          await writeAll(write);
+          write.resolve();
+        } catch (error) {
+          write.reject(error);
+        }
+      }
+    } finally {
+      writing = false;
+    }
+  }
+
+  async function writeAll(write: Pending): Promise<void> {
+    const detailSkeletons: CounterDoc[] = [];
+    const detailOps: mongo.AnyBulkWriteOperation<CounterDoc>[] = [];
+    for (const [id, { key, counters }] of write.details) {
+      detailSkeletons.push({ _id: id, ...key, c: {} });
+      detailOps.push({
+        updateOne: {
+          filter: { _id: id },
+          update: {
+            $inc: Object.fromEntries(Object.entries(counters).map(([name, value]) => [`c.${name}`, value])),
           },
         },
-        { upsert: true },
-      );
-      return { id, applied: true };
-    } catch (error) {
-      if (isDuplicateKeyError(error)) return { id, applied: false };
-      throw error;
+      });
     }
+    await ensureThenUpdate(details, detailSkeletons, detailOps);
+    // Not atomic across documents: readers may see part of a write for a moment. The OEM's month
+    // totals go last, so once they show an event, every other view shows it too.
+    const first: RollupIncrements = new Map();
+    const last: RollupIncrements = new Map();
+    for (const [id, doc] of write.cubes)
+      (doc.view === 't' && doc.grain === 'month' ? last : first).set(id, doc);
+    await writeRollups(first);
+    await writeRollups(last);
+    const spans: mongo.AnyBulkWriteOperation<RollupDoc>[] = [];
+    const spanSkeletons: RollupDoc[] = [];
+    for (const [oemId, firstDay] of write.firstDays) {
+      spanSkeletons.push({ _id: spanId(oemId), oemId, firstDay });
+      spans.push({ updateOne: { filter: { _id: spanId(oemId) }, update: { $min: { firstDay } } } });
+    }
+    await ensureThenUpdate(cubes, spanSkeletons, spans);
+  }
+
+  async function fold(
+    filter: CounterFilter,
+    groupBy: readonly BucketDimension[],
+    months: boolean,
+    keyOf: (day: string, group: Group) => string,
+  ) {
+    return (await foldRollups(filter, groupBy, months, keyOf)) ?? foldDetail(filter, groupBy, keyOf);
   }
 
   return {
     async init() {
-      await model.init();
+      await Promise.all([model.init(), rollups.init()]);
     },
 
-    apply(key, eventId, increments) {
-      const id = bucketId(key);
-      return lock.run(id, () => applyUnlocked(id, key, eventId, increments));
+    applyBatch(increments, options = {}) {
+      const detail = options.detail !== false;
+      let added = false;
+      for (const { key, counters } of increments) {
+        if (Object.keys(counters).length === 0) continue;
+        added = true;
+        addToRollups(next.cubes, key, counters);
+        const first = next.firstDays.get(key.oemId);
+        if (first === undefined || key.day < first) next.firstDays.set(key.oemId, key.day);
+        if (!detail) continue;
+        const id = bucketId(key);
+        const bucket = next.details.get(id);
+        if (bucket === undefined) next.details.set(id, { key, counters: { ...counters } });
+        else bucket.counters = addCounters(bucket.counters, counters);
+      }
+      if (!added) return Promise.resolve();
+      const flush = next.done;
+      void pump();
+      return flush;
     },
 
-    async sumDaily(filter, groupBy) {
-      const totals = await fold(filter, groupBy, (doc, group) => `${doc.day}|${groupKeyOf(group)}`);
-      return [...totals.values()].map(({ doc, group, counters }) => ({ day: doc.day, group, counters }));
+    async sumDaily(filter, groupBy, period) {
+      const months = period === 'month' || period === 'total';
+      const totals = await fold(filter, groupBy, months, (day, group) => `${day}|${groupKeyOf(group)}`);
+      return [...totals.values()];
     },
 
     async sumByGroup(filter, groupBy) {
-      const totals = await fold(filter, groupBy, (_doc, group) => groupKeyOf(group));
+      const totals = await fold(filter, groupBy, true, (_day, group) => groupKeyOf(group));
       return new Map([...totals].map(([key, { counters }]) => [key, counters]));
     },
   };

@@ -1,4 +1,4 @@
-import { isDuplicateKeyError } from '@leadflow/platform/kafka';
+import { isDuplicateKeyError, onlyDuplicateKeys } from '@leadflow/platform/kafka';
 import type { Connection } from 'mongoose';
 import { eventModel, type EventDoc } from './event.schema.js';
 
@@ -7,7 +7,11 @@ export type StoredEvent = EventDoc;
 export interface EventRepository {
   /** Inserts the event; `false` when its id was already stored (a redelivery). */
   insert(event: EventDoc): Promise<boolean>;
+  /** Inserts a batch's events (unordered); ids already stored (redeliveries) are left as they are. */
+  insertMany(events: readonly EventDoc[]): Promise<void>;
   markCounted(oemId: string, id: string, bucketId: string | undefined): Promise<void>;
+  /** Marks a batch's counted events (audit flag; the projection's own state is the claims). */
+  markManyCounted(ids: readonly string[]): Promise<void>;
   /** Every event of a lead (and of the duplicates merged into it), oldest first. */
   timeline(oemId: string, leadId: string, limit: number): Promise<StoredEvent[]>;
   init(): Promise<void>;
@@ -29,6 +33,20 @@ export function createEventRepository(connection: Connection): EventRepository {
         if (isDuplicateKeyError(error)) return false;
         throw error;
       }
+    },
+
+    async insertMany(events) {
+      if (events.length === 0) return;
+      try {
+        await collection.insertMany([...events], { ordered: false });
+      } catch (error) {
+        if (!onlyDuplicateKeys(error)) throw error;
+      }
+    },
+
+    async markManyCounted(ids) {
+      if (ids.length === 0) return;
+      await collection.updateMany({ _id: { $in: [...ids] } }, { $set: { counted: true } });
     },
 
     async markCounted(oemId, id, bucketId) {

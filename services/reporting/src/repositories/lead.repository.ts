@@ -1,7 +1,8 @@
 import type { LeadStatus } from '@leadflow/contracts/common';
 import { isDuplicateKeyError, NonRetriableError } from '@leadflow/platform/kafka';
+import { ensureThenUpdate } from './counter.repository.js';
 import type { TenantFilter } from '@leadflow/platform/mongo';
-import type { Connection, UpdateQuery } from 'mongoose';
+import type { Connection, mongo, UpdateQuery } from 'mongoose';
 import { latestKeyPath, type SnapshotUpdate } from '../domain/lead-snapshot.js';
 import { NONE } from '../domain/lead-counting.js';
 import type { OwnedLeadCount } from '../domain/reports.js';
@@ -50,6 +51,17 @@ export interface LeadRepository {
   countOwned(filter: OwnedLeadFilter): Promise<OwnedLeadCount[]>;
   /** Applies one event's update (and records the event as pending counting); returns the snapshot afterwards. */
   apply(update: SnapshotUpdate, pending?: PendingEvent): Promise<LeadSnapshot>;
+  /**
+   * Applies a batch's updates in two unordered bulk writes (the order-free operators, then the
+   * latest-wins conditionals) and returns the snapshots of the leads touched afterwards, by id.
+   * Safe without a lock: FerretDB (patched) and MongoDB apply each update atomically, and every
+   * operator used commutes.
+   */
+  applyMany(
+    items: readonly { update: SnapshotUpdate; pending?: PendingEvent }[],
+  ): Promise<Map<string, LeadSnapshot>>;
+  /** Removes counted events from the leads' pending sets, one bulk write. */
+  settleMany(items: readonly { oemId: string; leadId: string; eventIds: readonly string[] }[]): Promise<void>;
   /** Removes counted events from the lead's pending set. */
   settle(oemId: string, leadId: string, eventIds: readonly string[]): Promise<void>;
   find(oemId: string, leadId: string): Promise<LeadSnapshot | null>;
@@ -66,6 +78,46 @@ function baseUpdate(update: SnapshotUpdate, pending?: PendingEvent): UpdateQuery
   if (Object.keys(update.min).length > 0) query.$min = update.min;
   if (Object.keys(update.max).length > 0) query.$max = update.max;
   if (Object.keys(update.addToSet).length > 0) query.$addToSet = update.addToSet;
+  return query as UpdateQuery<LeadDoc>;
+}
+
+interface MergedUpdate {
+  oemId: string;
+  set: Record<string, unknown>;
+  min: Record<string, Date>;
+  max: Record<string, Date>;
+  addToSet: Record<string, Set<string>>;
+  latest: Map<string, SnapshotUpdate['latest'][number]>;
+}
+
+function mergeInto(m: MergedUpdate, update: SnapshotUpdate, pending: PendingEvent | undefined): void {
+  Object.assign(m.set, update.set);
+  if (pending !== undefined) m.set[`pending.${pendingKey(pending.id)}`] = pending;
+  for (const [path, value] of Object.entries(update.min)) {
+    const current = m.min[path];
+    if (current === undefined || value < current) m.min[path] = value;
+  }
+  for (const [path, value] of Object.entries(update.max)) {
+    const current = m.max[path];
+    if (current === undefined || value > current) m.max[path] = value;
+  }
+  for (const [path, value] of Object.entries(update.addToSet)) (m.addToSet[path] ??= new Set()).add(value);
+  for (const l of update.latest) {
+    const current = m.latest.get(l.group);
+    if (current === undefined || l.key > current.key) m.latest.set(l.group, l);
+  }
+}
+
+function mergedUpdate(m: MergedUpdate): UpdateQuery<LeadDoc> {
+  const query: Record<string, unknown> = {};
+  // Empty operators are left out: FerretDB rejects `$set: {}`.
+  if (Object.keys(m.set).length > 0) query.$set = m.set;
+  if (Object.keys(m.min).length > 0) query.$min = m.min;
+  if (Object.keys(m.max).length > 0) query.$max = m.max;
+  const addToSet = Object.entries(m.addToSet);
+  if (addToSet.length > 0) {
+    query.$addToSet = Object.fromEntries(addToSet.map(([path, values]) => [path, { $each: [...values] }]));
+  }
   return query as UpdateQuery<LeadDoc>;
 }
 
@@ -116,9 +168,69 @@ export function createLeadRepository(connection: Connection): LeadRepository {
     return snapshot;
   }
 
+  const collection = connection.collection<LeadDoc>(model.collection.collectionName);
+
   return {
     async init() {
       await model.init();
+    },
+
+    async applyMany(items) {
+      if (items.length === 0) return new Map();
+      // One update per lead for the whole batch: the operators merge (set values are fixed per event
+      // type, min/max/addToSet fold, pending entries add up) and latest-wins keeps the greatest key.
+      const merged = new Map<string, MergedUpdate>();
+      for (const { update, pending } of items) {
+        let m = merged.get(update.leadId);
+        if (m === undefined) {
+          m = { oemId: update.oemId, set: {}, min: {}, max: {}, addToSet: {}, latest: new Map() };
+          merged.set(update.leadId, m);
+        }
+        mergeInto(m, update, pending);
+      }
+      const base: mongo.AnyBulkWriteOperation<LeadDoc>[] = [];
+      const latest: mongo.AnyBulkWriteOperation<LeadDoc>[] = [];
+      for (const [leadId, m] of merged) {
+        base.push({
+          updateOne: { filter: { _id: leadId, oemId: m.oemId }, update: mergedUpdate(m) as never },
+        });
+        for (const l of m.latest.values()) {
+          const keyPath = latestKeyPath(l.group);
+          latest.push({
+            updateOne: {
+              filter: {
+                _id: leadId,
+                oemId: m.oemId,
+                $or: [{ [keyPath]: { $exists: false } }, { [keyPath]: { $lt: l.key } }],
+              } as never,
+              update: { $set: { ...l.fields, [keyPath]: l.key } } as never,
+            },
+          });
+        }
+      }
+      const skeletons = [...merged].map(([_id, m]) => ({ _id, oemId: m.oemId }) as LeadDoc);
+      // Creates the new leads first (see ensureThenUpdate: no upserts), then every update by `_id`.
+      await ensureThenUpdate(collection, skeletons, base);
+      if (latest.length > 0) await collection.bulkWrite(latest, { ordered: false });
+      const docs = await collection.find({ _id: { $in: [...merged.keys()] } }).toArray();
+      // A lead id that exists under another tenant never matched its updates: the event's fault.
+      const foreign = docs.find((d) => d.oemId !== merged.get(d._id)?.oemId);
+      if (foreign !== undefined) throw new NonRetriableError(`lead ${foreign._id} belongs to another tenant`);
+      return new Map(docs.map((d) => [d._id, d as LeadSnapshot]));
+    },
+
+    async settleMany(items) {
+      const ops: mongo.AnyBulkWriteOperation<LeadDoc>[] = items
+        .filter((i) => i.eventIds.length > 0)
+        .map((i) => ({
+          updateOne: {
+            filter: { _id: i.leadId, oemId: i.oemId },
+            update: {
+              $unset: Object.fromEntries(i.eventIds.map((id) => [`pending.${pendingKey(id)}`, ''])),
+            } as never,
+          },
+        }));
+      if (ops.length > 0) await collection.bulkWrite(ops, { ordered: false });
     },
 
     apply(update, pending) {
