@@ -37,6 +37,8 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '200' },
     'latency-seconds': { type: 'string', default: '15' },
     'import-rows': { type: 'string', default: '50000' },
+    /** LEAD_ID_POOL_MAX of the instance under test (0: every request writes its own outbox entries). */
+    'lead-id-pool': { type: 'string', default: '4000' },
   },
 });
 const BATCH_SECONDS = Number(args['batch-seconds']);
@@ -100,6 +102,7 @@ const service = await startService(
     MONGO_DB: `bench_ingestion_${suffix}`,
     KAFKA_TOPIC_PREFIX: prefix,
     IMPORT_POLL_MS: '500',
+    LEAD_ID_POOL_MAX: args['lead-id-pool'],
   }),
   { logger: createLogger({ service: 'ingestion', version: 'bench', level: 'warn' }) },
 );

@@ -185,7 +185,13 @@ describe('POST /v1/leads', () => {
     expect(await mongo.collection('intake_records').findOne({ _id: leadId as never })).toMatchObject({
       sourceId,
     });
-    expect(await mongo.collection('intake_outbox').findOne({ _id: leadId as never })).toBeNull();
+    // The outbox entry is deleted after the answer (Kafka's ack is what the answer waits for).
+    await waitFor(
+      async () => (await mongo.collection('intake_outbox').findOne({ _id: leadId as never })) === null,
+      {
+        description: 'the outbox entry of the published lead to be deleted',
+      },
+    );
   });
 
   it('gives two concurrent requests with one Idempotency-Key one lead and one event', async () => {
@@ -396,6 +402,67 @@ describe('POST /v1/leads/batch', () => {
     const retry = await call('POST', '/v1/leads/batch', { leads }, headers);
     expect(retry.body).toMatchObject({ accepted: 0, duplicates: 988, rejected: 12 });
     expect(retry.body!.results[0]!.leadId).toBe(results[0]!.leadId);
+  });
+
+  it('maps items that repeat each other or earlier leads to one lead each, also for concurrent batches', async () => {
+    const tag = uniqueName('mix');
+    const earlier = await call('POST', '/v1/leads', lead({ externalId: `${tag}-a` }), asSource());
+    expect(earlier.status).toBe(202);
+    const a = earlier.body!.leadId;
+    const item = (suffix: string | undefined, mobile: string) =>
+      lead({
+        ...(suffix === undefined ? {} : { externalId: `${tag}-${suffix}` }),
+        customer: { mobile },
+      });
+    const leads = [
+      item('a', '13700000001'), // the earlier lead
+      item('b', '13700000002'),
+      item('b', '13700000003'), // item 1 again (the externalId decides, not the content)
+      item('c', '13700000004'),
+      item('a', '13700000005'), // the earlier lead again
+      item('c', '13700000006'), // item 3 again
+      item(undefined, '13700000007'), // no key: always a new lead
+    ];
+    const response = await call('POST', '/v1/leads/batch', { leads }, asSource());
+    expect(response.status).toBe(207);
+    expect(response.body).toMatchObject({ accepted: 3, duplicates: 4, rejected: 0 });
+    const results = response.body!.results;
+    expect(results.map((r) => r.status)).toEqual([
+      'duplicate',
+      'accepted',
+      'duplicate',
+      'accepted',
+      'duplicate',
+      'duplicate',
+      'accepted',
+    ]);
+    const [b, c, d] = [results[1]!.leadId, results[3]!.leadId, results[6]!.leadId];
+    expect(new Set([a, b, c, d]).size).toBe(4);
+    expect(results.map((r) => r.leadId)).toEqual([a, b, b, c, a, c, d]);
+    for (const id of [b, c, d]) await waitForLead(id);
+
+    // The same new items in two batches at once: each key becomes one lead, accepted by one batch,
+    // and the other batch answers with that lead's id.
+    const twin = [
+      item('e', '13700000008'),
+      item('f', '13700000009'),
+      item('e', '13700000010'),
+      item('a', '13700000011'),
+    ];
+    const [x, y] = await Promise.all([
+      call('POST', '/v1/leads/batch', { leads: twin }, asSource()),
+      call('POST', '/v1/leads/batch', { leads: twin }, asSource()),
+    ]);
+    expect([x.status, y.status]).toEqual([207, 207]);
+    expect(Number(x.body!.accepted) + Number(y.body!.accepted)).toBe(2);
+    const xs = x.body!.results.map((r) => r.leadId);
+    const ys = y.body!.results.map((r) => r.leadId);
+    expect(xs).toEqual(ys);
+    expect(xs[0]).toBe(xs[2]);
+    expect(xs[3]).toBe(a);
+    for (const id of [xs[0]!, xs[1]!]) await waitForLead(id);
+    await expectSingleEvent(a);
+    for (const id of [b, c, d, xs[0]!, xs[1]!]) expect(eventsOf(id)).toHaveLength(1);
   });
 
   it('refuses a batch that is empty, too large or not a list', async () => {

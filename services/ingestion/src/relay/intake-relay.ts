@@ -35,6 +35,8 @@ export function createIntakeRelay(deps: IntakeRelayDeps) {
     }
     if (claimed.length === 0) return 0;
     await deps.publish(claimed);
+    // A pass ends with the outbox entries of what it published deleted (requests do not wait for that).
+    await deps.records.drain();
     log.info({ count: claimed.length }, 'relayed pending lead.received events');
     return claimed.length;
   }

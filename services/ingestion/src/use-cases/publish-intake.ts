@@ -2,8 +2,12 @@ import type { Envelope } from '@leadflow/contracts/envelope';
 import type { Publisher } from '@leadflow/platform/kafka';
 import type { IntakeRecord, IntakeRecordRepository } from '../repositories/intake-record.repository.js';
 
-/** Messages per produce request: keeps one request well under the broker's 1 MiB batch limit. */
-const CHUNK = 250;
+/**
+ * Bytes of envelope JSON per produce request. The broker refuses a partition's record batch over
+ * `message.max.bytes` (1 MiB by default); bounding the whole request keeps every partition under it
+ * whatever the keys.
+ */
+export const MAX_SEND_BYTES = 900 * 1024;
 
 export interface IntakePublisherDeps {
   publisher: Publisher;
@@ -14,31 +18,97 @@ export interface IntakePublisherDeps {
 }
 
 /**
- * Publishes intake records the caller holds the lease of, then marks them published (drops their
- * outbox entries). The envelope is
- * the stored JSON, so every attempt sends the same event id. On failure the leases are given back and
- * the error rethrown: the records stay pending for the relay or a client retry.
+ * The envelope a record was built from in this process, so publishing it does not parse the stored
+ * JSON again (records read back from the database are parsed).
+ */
+const built = new WeakMap<IntakeRecord, Envelope>();
+export function rememberEnvelope(record: IntakeRecord, envelope: Envelope): IntakeRecord {
+  built.set(record, envelope);
+  return record;
+}
+const envelopeOf = (record: IntakeRecord) => built.get(record) ?? (JSON.parse(record.envelope) as Envelope);
+
+/** Splits envelopes into produce requests of at most `maxBytes` of envelope JSON each. */
+export function splitBySize<T extends { envelope: string }>(items: readonly T[], maxBytes: number): T[][] {
+  const out: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const size = Buffer.byteLength(item.envelope) + 256; // key and headers
+    if (current.length > 0 && bytes + size > maxBytes) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(item);
+    bytes += size;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
+
+interface Waiting {
+  list: readonly IntakeRecord[];
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Publishes intake records the caller holds the lease of, and resolves once Kafka acknowledged every
+ * one (`acks: -1`). The envelope is the stored one, so every attempt sends the same event id.
+ *
+ * Group commit: the producer has one request in flight per broker (idempotent, ordered), so while a
+ * send is in flight, the records of every other caller queue up and all go out in the next send —
+ * no added delay when idle, one produce request for many callers under load. Once Kafka acked, the
+ * outbox entries are queued for deletion (off the answer's path). On failure the leases of that
+ * send's records are given back and every caller in it gets the error: the records stay pending for
+ * the relay or a client retry.
  */
 export function createIntakePublisher(deps: IntakePublisherDeps) {
-  return async function publishRecords(list: readonly IntakeRecord[]): Promise<void> {
-    if (list.length === 0) return;
-    const ids = list.map((r) => r._id);
-    // The key lookups are written beside the Kafka send, off the critical path. They only speed up
-    // finding a repeat (a missing one is found by the slower query and repaired), so their failure
-    // must not turn a delivered lead into a 503.
-    const keys = deps.records.writeKeys(list).catch(() => undefined);
+  let queue: Waiting[] = [];
+  let sending = false;
+
+  async function send(group: Waiting[]): Promise<void> {
+    const list = group.flatMap((w) => w.list);
     try {
-      for (let i = 0; i < list.length; i += CHUNK) {
-        const envelopes = list.slice(i, i + CHUNK).map((r) => JSON.parse(r.envelope) as Envelope);
-        await deps.publisher.publish(deps.topic, envelopes);
+      for (const part of splitBySize(list, MAX_SEND_BYTES)) {
+        await deps.publisher.publish(deps.topic, part.map(envelopeOf));
       }
-      await keys;
     } catch (error) {
-      await keys;
-      await deps.records.release(ids, deps.now()).catch(() => undefined);
-      throw error;
+      await deps.records
+        .release(
+          list.map((r) => r._id),
+          deps.now(),
+        )
+        .catch(() => undefined);
+      for (const w of group) w.reject(error);
+      return;
     }
-    await deps.records.markPublished(ids);
+    // Deleted in the background; the leads already count as published for this instance.
+    deps.records.markPublished(list.map((r) => r._id)).catch(() => undefined);
+    for (const w of group) w.resolve();
+  }
+
+  async function pump(): Promise<void> {
+    if (sending) return;
+    sending = true;
+    try {
+      while (queue.length > 0) {
+        const group = queue;
+        queue = [];
+        await send(group);
+      }
+    } finally {
+      sending = false;
+    }
+  }
+
+  return function publishRecords(list: readonly IntakeRecord[]): Promise<void> {
+    if (list.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      queue.push({ list, resolve, reject });
+      void pump();
+    });
   };
 }
 

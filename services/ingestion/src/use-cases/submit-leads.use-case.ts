@@ -12,13 +12,12 @@ import {
 } from '../domain/channel-rules.js';
 import { customerKey } from '../domain/customer-key.js';
 import { buildLeadReceived } from '../domain/lead-received.js';
-import { newLeadId } from '../domain/lead-id.js';
 import { parseLeadSubmission, type LeadSubmission } from '../domain/lead-submission.js';
 import type { RateWindow } from '../domain/rate-window.js';
 import type { ChannelRepository } from '../repositories/channel.repository.js';
 import type { IntakeRecord, IntakeRecordRepository } from '../repositories/intake-record.repository.js';
 import type { Source, SourceRepository } from '../repositories/source.repository.js';
-import type { PublishRecords } from './publish-intake.js';
+import { rememberEnvelope, type PublishRecords } from './publish-intake.js';
 
 export interface IntakeDeps {
   channels: ChannelRepository;
@@ -98,13 +97,22 @@ export function principalSourceId(principal: Principal): string {
     : `${principal.kind}:${createHash('sha256').update(principal.sub).digest('hex').slice(0, 40)}`;
 }
 
+/**
+ * The dedup keys as stored: a hash of `(oem, source, externalId)` / `(principal, scope, key)`, or
+ * `none:<leadId>` when absent (unique per lead: FerretDB has no partial indexes). Hashed so that
+ * every key is plain base64url text, which FerretDB pushes down to its index (a string holding `"`
+ * or `\`, as the JSON text of the parts does, is not pushed down and reads the whole collection).
+ */
+const keyHash = (kind: string, parts: readonly string[]) =>
+  `${kind}:${createHash('sha256').update(JSON.stringify(parts)).digest('base64url')}`;
+
 const externalKeyOf = (oemId: string, sourceId: string, externalId: string | undefined, leadId: string) =>
-  externalId === undefined ? `none:${leadId}` : JSON.stringify([oemId, sourceId, externalId]);
+  externalId === undefined ? `none:${leadId}` : keyHash('ext', [oemId, sourceId, externalId]);
 
 const idempotencyKeyOf = (caller: Caller, scope: string, leadId: string) =>
   caller.idempotencyKey === undefined
     ? `none:${leadId}`
-    : JSON.stringify([principalKey(caller.principal), scope, caller.idempotencyKey]);
+    : keyHash('idem', [principalKey(caller.principal), scope, caller.idempotencyKey]);
 
 export function channelError(decision: Extract<ChannelDecision, { ok: false }>): AppError {
   const status = ChannelRejections[decision.rejection];
@@ -195,6 +203,7 @@ export function createIntake(deps: IntakeDeps) {
   }
 
   function buildRecord(
+    leadId: string,
     caller: Caller,
     sender: Sender,
     submission: LeadSubmission,
@@ -203,10 +212,10 @@ export function createIntake(deps: IntakeDeps) {
     costPerLead: number | undefined,
     idempotencyScope: string,
     receivedAt: Date,
+    fingerprint: string,
     importJobId?: string,
   ): IntakeRecord {
     const oemId = caller.principal.oemId;
-    const leadId = newLeadId(receivedAt.getTime());
     const key = customerKey(submission.customer, leadId, deps.customerKeySecret);
     const envelope = buildLeadReceived({
       leadId,
@@ -220,16 +229,19 @@ export function createIntake(deps: IntakeDeps) {
       ...(importJobId === undefined ? {} : { importJobId }),
       ...(costPerLead === undefined ? {} : { channelCostCny: costPerLead }),
     });
-    return {
-      _id: leadId,
-      oemId,
-      sourceId: sender.sourceId,
-      externalKey: externalKeyOf(oemId, sender.sourceId, submission.externalId, leadId),
-      idempotencyKey: idempotencyKeyOf(caller, idempotencyScope, leadId),
-      fingerprint: requestFingerprint('POST', sender.sourceId, submission),
-      envelope: JSON.stringify(envelope),
-      receivedAt,
-    };
+    return rememberEnvelope(
+      {
+        _id: leadId,
+        oemId,
+        sourceId: sender.sourceId,
+        externalKey: externalKeyOf(oemId, sender.sourceId, submission.externalId, leadId),
+        idempotencyKey: idempotencyKeyOf(caller, idempotencyScope, leadId),
+        fingerprint,
+        envelope: JSON.stringify(envelope),
+        receivedAt,
+      },
+      envelope,
+    );
   }
 
   function dedupKeys(caller: Caller, sender: Sender, submission: LeadSubmission, scope: string) {
@@ -308,9 +320,12 @@ export function createIntake(deps: IntakeDeps) {
       return settleDuplicate(earlier, deps.leaseMs);
     }
 
+    // The outbox entry first (usually reserved ahead, so no round trip), then the record.
+    const [leadId] = await deps.records.takeLeadIds(1, receivedAt, deps.leaseMs);
     let record: IntakeRecord;
     try {
       record = buildRecord(
+        leadId as string,
         caller,
         sender,
         submission,
@@ -318,6 +333,7 @@ export function createIntake(deps: IntakeDeps) {
         channel?.costPerLead,
         'lead',
         receivedAt,
+        fingerprint,
       );
     } catch (error) {
       const errors = envelopeErrors(error, '/body');
@@ -325,11 +341,7 @@ export function createIntake(deps: IntakeDeps) {
       throw new AppError('validation', 'The lead does not fit the lead.received contract.', { errors });
     }
 
-    const inserted = await deps.records.insert(
-      record,
-      new Date(receivedAt.getTime() + deps.leaseMs),
-      receivedAt,
-    );
+    const inserted = await deps.records.insert(record);
     if (!inserted.inserted) {
       assertSameRequest(inserted.existing, keys, fingerprint);
       return settleDuplicate(inserted.existing, deps.leaseMs);
@@ -465,54 +477,64 @@ export function createIntake(deps: IntakeDeps) {
     const channelIds = fresh
       .map((c) => resolveChannelId(c.submission.channelId, c.sender.source))
       .filter((id): id is string => id !== undefined);
-    const channels = await deps.channels.getMany(oemId, channelIds);
+    // Through the per-instance cache: a batch names one or a few channels.
+    const channels = new Map(
+      (await Promise.all([...new Set(channelIds)].map((id) => deps.channels.get(oemId, id)))).flatMap(
+        (channel) => (channel === undefined ? [] : [[channel.id, channel] as const]),
+      ),
+    );
     const receivedAt = now();
-    const built: { candidate: Candidate; record: IntakeRecord }[] = [];
+    const accepting: { candidate: Candidate; channel: ChannelRef; costPerLead: number | undefined }[] = [];
     const refused: { candidate: Candidate; detail: string }[] = [];
     for (const c of fresh) {
       const channelId = resolveChannelId(c.submission.channelId, c.sender.source);
       const channel = channelId === undefined ? undefined : channels.get(channelId);
       const decision = checkChannel(channelId, channel, c.sender.source, receivedAt);
-      if (!decision.ok) {
-        refused.push({ candidate: c, detail: decision.detail });
-        continue;
-      }
+      if (decision.ok)
+        accepting.push({ candidate: c, channel: decision.channel, costPerLead: channel?.costPerLead });
+      else refused.push({ candidate: c, detail: decision.detail });
+    }
+
+    // Side by side: lead ids (outbox entries written, usually reserved ahead), and the earlier leads
+    // of refused items (one may repeat a lead accepted while its channel was still valid).
+    const [leadIds, earlier] = await Promise.all([
+      accepting.length === 0 ? [] : deps.records.takeLeadIds(accepting.length, receivedAt, deps.leaseMs),
+      deps.records.findExistingMany(refused.map((r) => r.candidate.keys)),
+    ]);
+    for (const [i, { candidate: c, detail }] of refused.entries()) {
+      const existing = earlier[i];
+      if (existing === undefined)
+        reject(c.index, [{ path: `${prefixOf(c.index)}/channelId`, message: detail }]);
+      else settle(c, existing);
+    }
+
+    const built: { candidate: Candidate; record: IntakeRecord }[] = [];
+    for (const [i, { candidate: c, channel, costPerLead }] of accepting.entries()) {
       try {
         built.push({
           candidate: c,
           record: buildRecord(
+            leadIds[i] as string,
             c.caller,
             c.sender,
             c.submission,
-            decision.channel,
-            channel?.costPerLead,
+            channel,
+            costPerLead,
             'batch',
             receivedAt,
+            c.fingerprint,
             options.importJobId,
           ),
         });
       } catch (error) {
+        // Its lead id stays unused: an orphan outbox entry the relay deletes.
         const errors = envelopeErrors(error, prefixOf(c.index));
         if (errors === undefined) throw error;
         reject(c.index, errors);
       }
     }
 
-    // A refused item may repeat a lead accepted while its channel was still valid.
-    await Promise.all(
-      refused.map(async ({ candidate: c, detail }) => {
-        const earlier = await deps.records.findExisting(c.keys);
-        if (earlier === undefined)
-          reject(c.index, [{ path: `${prefixOf(c.index)}/channelId`, message: detail }]);
-        else settle(c, earlier);
-      }),
-    );
-
-    const outcomes = await deps.records.insertMany(
-      built.map((b) => b.record),
-      new Date(receivedAt.getTime() + deps.leaseMs),
-      receivedAt,
-    );
+    const outcomes = await deps.records.insertMany(built.map((b) => b.record));
     for (const [i, outcome] of outcomes.entries()) {
       const entry = built[i];
       if (entry === undefined) continue;
