@@ -1,6 +1,6 @@
 import type { Counters } from './counters.js';
 import type { Group } from './kpi-report.js';
-import type { BucketDimension, BucketKey } from './lead-counting.js';
+import { storageId, type BucketDimension, type BucketKey } from './lead-counting.js';
 
 /**
  * Roll-up cubes: the daily buckets summed per view (a set of dimensions) and per period (a day or a
@@ -39,7 +39,7 @@ export function rollupId(
   period: string,
   view: RollupView | typeof ALL_VIEWS,
 ): string {
-  return JSON.stringify([oemId, grain, period, view]);
+  return storageId([oemId, grain, period, view]);
 }
 
 /**
@@ -47,8 +47,18 @@ export function rollupId(
  * (`.`, `$`) can break the update path `cells.<key>.<counter>`.
  */
 export function cellKey(values: readonly string[]): string {
-  return Buffer.from(JSON.stringify(values)).toString('base64url');
+  const text = JSON.stringify(values);
+  let key = cellKeys.get(text);
+  if (key === undefined) {
+    // Bounded: the distinct cells of a deployment are few (dealers × agents × channels …), but a
+    // long-running process must not grow without limit.
+    if (cellKeys.size >= 200_000) cellKeys.clear();
+    key = Buffer.from(text).toString('base64url');
+    cellKeys.set(text, key);
+  }
+  return key;
 }
+const cellKeys = new Map<string, string>();
 
 export function cellValues(key: string): string[] {
   return JSON.parse(Buffer.from(key, 'base64url').toString('utf8')) as string[];

@@ -3,7 +3,7 @@ import type { TenantFilter } from '@leadflow/platform/mongo';
 import type { Connection, mongo } from 'mongoose';
 import { addCounters, isCounterName, type Counters } from '../domain/counters.js';
 import { groupKeyOf, type DailyTotals, type Group, type Period } from '../domain/kpi-report.js';
-import { bucketId, type BucketDimension, type BucketKey } from '../domain/lead-counting.js';
+import { bucketId, storageId, type BucketDimension, type BucketKey } from '../domain/lead-counting.js';
 import {
   addToRollups,
   cellGroup,
@@ -70,7 +70,7 @@ function daysOf(from: string, to: string): string[] {
   return days;
 }
 
-const spanId = (oemId: string) => JSON.stringify([oemId, 'span']);
+const spanId = (oemId: string) => storageId([oemId, 'span']);
 const ID_CHUNK = 500;
 
 /**
