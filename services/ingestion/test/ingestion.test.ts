@@ -344,6 +344,10 @@ describe('POST /v1/leads', () => {
     );
     const leadId = response.body!.leadId;
     const first = await waitForLead(leadId);
+    const entry = { _id: leadId as never };
+    await waitFor(async () => (await mongo.collection('intake_outbox').findOne(entry)) === null, {
+      description: 'the outbox entry of the published lead to be deleted (after the answer)',
+    });
     // What a crash after the write and before Kafka's ack leaves behind: the record plus its outbox entry.
     await mongo
       .collection('intake_outbox')

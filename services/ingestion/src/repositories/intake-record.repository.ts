@@ -227,6 +227,68 @@ export function createIntakeRecordRepository(
     return [...fromPool, ...fresh];
   }
 
+  /**
+   * Writes many leads (ids from `takeLeadIds`) in one round trip; the ones refused by a unique
+   * index come back with the record they collided with (possibly another item of the same batch),
+   * found with a few indexed `$in` queries, and their outbox entries are dropped.
+   */
+  async function insertAll(list: readonly IntakeRecord[]): Promise<InsertOutcome[]> {
+    const outcomes: InsertOutcome[] = list.map(() => ({ inserted: true }));
+    if (list.length === 0) return outcomes;
+    let failed: number[] = [];
+    try {
+      await records.collection.insertMany([...list] as never[], { ordered: false });
+    } catch (error) {
+      const indexes = duplicateIndexes(error);
+      if (indexes === undefined) throw error;
+      failed = indexes;
+    }
+    if (failed.length === 0) return outcomes;
+    const collided = failed.map((i) => list[i]).filter((r): r is IntakeRecord => r !== undefined);
+    const [, existing] = await Promise.all([
+      deleteOutbox(collided.map((r) => r._id)),
+      existingFor(
+        collided,
+        collided.map((r) => r._id),
+      ),
+    ]);
+    for (const [k, index] of failed.entries()) {
+      const record = collided[k];
+      const match = existing[k];
+      if (record === undefined) continue;
+      if (match === undefined) throw new Error(`intake record ${record._id} collided but no match was found`);
+      outcomes[index] = { inserted: false, existing: match };
+    }
+    return outcomes;
+  }
+
+  /**
+   * Single-lead inserts, group-committed: while one write is in flight, the records of every other
+   * request queue and go in the next `insertMany` — no added delay when idle, fewer and larger
+   * writes under load (FerretDB's SQLite takes one writer at a time anyway).
+   */
+  let singles: { record: IntakeRecord; resolve: (o: InsertOutcome) => void; reject: (e: unknown) => void }[] =
+    [];
+  let writingSingles = false;
+  async function flushSingles(): Promise<void> {
+    if (writingSingles) return;
+    writingSingles = true;
+    try {
+      while (singles.length > 0) {
+        const group = singles;
+        singles = [];
+        try {
+          const outcomes = await insertAll(group.map((g) => g.record));
+          for (const [i, g] of group.entries()) g.resolve(outcomes[i] as InsertOutcome);
+        } catch (error) {
+          for (const g of group) g.reject(error);
+        }
+      }
+    } finally {
+      writingSingles = false;
+    }
+  }
+
   return {
     init: () => Promise.all([records.init(), outbox.init()]),
 
@@ -239,21 +301,15 @@ export function createIntakeRecordRepository(
     takeLeadIds,
 
     /**
-     * Writes a lead (its id from `takeLeadIds`, so it is pending already); or returns the record that
-     * won the unique index (a concurrent or earlier submission of the same lead) and drops the entry.
+     * Writes a lead (its id from `takeLeadIds`, so it is pending already), group-committed with the
+     * other requests in flight; or returns the record that won the unique index (a concurrent or
+     * earlier submission of the same lead) and drops the entry.
      */
-    async insert(record: IntakeRecord): Promise<InsertOutcome> {
-      try {
-        await records.collection.insertOne(record as never);
-      } catch (error) {
-        if (!isDuplicateKeyError(error)) throw error;
-        await deleteOutbox([record._id]);
-        const [existing] = await existingFor([record], [record._id]);
-        if (existing === undefined)
-          throw new Error(`intake record ${record._id} collided but no match was found`);
-        return { inserted: false, existing };
-      }
-      return { inserted: true };
+    insert(record: IntakeRecord): Promise<InsertOutcome> {
+      return new Promise<InsertOutcome>((resolve, reject) => {
+        singles.push({ record, resolve, reject });
+        void flushSingles();
+      });
     },
 
     /**
@@ -261,36 +317,7 @@ export function createIntakeRecordRepository(
      * index come back with the record they collided with (possibly another item of the same batch),
      * found with a few indexed `$in` queries, and their outbox entries are dropped.
      */
-    async insertMany(list: readonly IntakeRecord[]): Promise<InsertOutcome[]> {
-      const outcomes: InsertOutcome[] = list.map(() => ({ inserted: true }));
-      if (list.length === 0) return outcomes;
-      let failed: number[] = [];
-      try {
-        await records.collection.insertMany([...list] as never[], { ordered: false });
-      } catch (error) {
-        const indexes = duplicateIndexes(error);
-        if (indexes === undefined) throw error;
-        failed = indexes;
-      }
-      if (failed.length === 0) return outcomes;
-      const collided = failed.map((i) => list[i]).filter((r): r is IntakeRecord => r !== undefined);
-      const [, existing] = await Promise.all([
-        deleteOutbox(collided.map((r) => r._id)),
-        existingFor(
-          collided,
-          collided.map((r) => r._id),
-        ),
-      ]);
-      for (const [k, index] of failed.entries()) {
-        const record = collided[k];
-        const match = existing[k];
-        if (record === undefined) continue;
-        if (match === undefined)
-          throw new Error(`intake record ${record._id} collided but no match was found`);
-        outcomes[index] = { inserted: false, existing: match };
-      }
-      return outcomes;
-    },
+    insertMany: insertAll,
 
     /** Records by lead id. */
     byIds,
