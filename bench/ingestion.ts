@@ -3,7 +3,8 @@
  * a fixed offered rate, and a 50,000-row spreadsheet import in bounded memory.
  *
  * Uses the servers in KAFKA_BROKERS / MONGO_URL (the test profile: 127.0.0.1:19092, :37017) and starts
- * one ingestion instance in-process with its own topic prefix and database, driven over real HTTP.
+ * one ingestion instance in its own process (a child of this script, as in production: the load
+ * generator does not share its event loop) with its own topic prefix and database, driven over HTTP.
  *
  * 1. Batch: `--clients` concurrent callers each POST /v1/leads/batch of `--batch` new leads (each with
  *    an externalId, as media pushes carry) for `--batch-seconds`. Every accepted lead in a 207 is on
@@ -18,7 +19,9 @@
  *   node --import tsx bench/ingestion.ts [--batch-seconds 20] [--clients 4] [--batch 1000]
  *     [--rate 200] [--latency-seconds 15] [--import-rows 50000]
  */
+import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { readConfig } from '@leadflow/ingestion/config';
 import { startService } from '@leadflow/ingestion/service';
@@ -51,6 +54,30 @@ const IMPORT_TIMEOUT_MS = 100_000;
 
 /** The issue's targets on this machine. */
 const TARGETS = { batchLeadsPerSecond: 5_000, latencyP99Ms: 20 };
+
+/** Set in the service's own process (see below): the config to start it with. */
+const CHILD_ENV = 'BENCH_INGESTION_SERVICE_CONFIG';
+const childConfig = process.env[CHILD_ENV];
+if (childConfig !== undefined) {
+  const running = await startService(readConfig(JSON.parse(childConfig) as Record<string, string>), {
+    logger: createLogger({ service: 'ingestion', version: 'bench', level: 'warn' }),
+  });
+  const send = (message: unknown) => process.send?.(message);
+  send({ type: 'ready', url: running.url, intakeTopic: running.intakeTopic });
+  const memory = setInterval(() => {
+    const m = process.memoryUsage();
+    send({ type: 'memory', rss: m.rss, heapUsed: m.heapUsed });
+  }, 100);
+  await new Promise<void>((resolve) => {
+    process.on('message', (message: { type?: string }) => {
+      if (message.type === 'close') resolve();
+    });
+    process.once('disconnect', () => resolve());
+  });
+  clearInterval(memory);
+  await running.close();
+  process.exit(0);
+}
 
 const log = (msg: string) => process.stderr.write(`[bench:ingestion] ${msg}\n`);
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:19092').split(',');
@@ -92,20 +119,42 @@ log('ceilings: raw MongoDB-wire inserts and upserts on the same server');
 const insertCeiling = await rawInsertCeiling(3);
 const upsertCeiling = await mongoUpsertCeiling({ url: mongoUrl, operations: 300, concurrency: 16 });
 
-const service = await startService(
-  readConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'warn',
-    SERVICE_PORT: '0',
-    KAFKA_BROKERS: brokers.join(','),
-    MONGO_URL: mongoUrl,
-    MONGO_DB: `bench_ingestion_${suffix}`,
-    KAFKA_TOPIC_PREFIX: prefix,
-    IMPORT_POLL_MS: '500',
-    LEAD_ID_POOL_MAX: args['lead-id-pool'],
-  }),
-  { logger: createLogger({ service: 'ingestion', version: 'bench', level: 'warn' }) },
-);
+/**
+ * The service runs in its own process (as in production), so the load generator below does not share
+ * its event loop: a child of this same script, driven over HTTP, reporting its memory every 100 ms.
+ */
+const serviceConfig = {
+  NODE_ENV: 'test',
+  LOG_LEVEL: 'warn',
+  SERVICE_PORT: '0',
+  KAFKA_BROKERS: brokers.join(','),
+  MONGO_URL: mongoUrl,
+  MONGO_DB: `bench_ingestion_${suffix}`,
+  KAFKA_TOPIC_PREFIX: prefix,
+  IMPORT_POLL_MS: '500',
+  LEAD_ID_POOL_MAX: args['lead-id-pool'],
+};
+type ChildMessage =
+  | { type: 'ready'; url: string; intakeTopic: string }
+  | { type: 'memory'; rss: number; heapUsed: number };
+const child = fork(fileURLToPath(import.meta.url), process.argv.slice(2), {
+  env: { ...process.env, [CHILD_ENV]: JSON.stringify(serviceConfig) },
+  execArgv: process.execArgv,
+  stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+});
+let serviceMemory = { rss: 0, heapUsed: 0 };
+const service = await new Promise<{ url: string; intakeTopic: string }>((resolve, reject) => {
+  child.on('message', (message: ChildMessage) => {
+    if (message.type === 'ready') resolve(message);
+    else serviceMemory = { rss: message.rss, heapUsed: message.heapUsed };
+  });
+  child.once('exit', (code) => reject(new Error(`the service process exited (${String(code)})`)));
+});
+const closeService = async () => {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.send({ type: 'close' });
+  await exited;
+};
 const admin = await authHeaders({ roles: ['oem_admin'], oemId });
 const json = { 'content-type': 'application/json' };
 
@@ -232,13 +281,13 @@ if (IMPORT_ROWS > 0) {
   const csv = Buffer.from(`${lines.join('\r\n')}\r\n`);
   const form = new FormData();
   form.append('file', new Blob([new Uint8Array(csv)]), 'bench.csv');
-  const memoryBefore = process.memoryUsage();
+  // The service process's memory, as it reports it every 100 ms.
+  const memoryBefore = { ...serviceMemory };
   let peakRss = memoryBefore.rss;
   let peakHeap = memoryBefore.heapUsed;
   const sampler = setInterval(() => {
-    const m = process.memoryUsage();
-    peakRss = Math.max(peakRss, m.rss);
-    peakHeap = Math.max(peakHeap, m.heapUsed);
+    peakRss = Math.max(peakRss, serviceMemory.rss);
+    peakHeap = Math.max(peakHeap, serviceMemory.heapUsed);
   }, 100);
   const importStart = performance.now();
   const uploaded = await fetch(`${service.url}/v1/imports?channelId=bench-media`, {
@@ -271,7 +320,7 @@ if (IMPORT_ROWS > 0) {
   };
 }
 
-await service.close();
+await closeService();
 
 const batchLatency = summarise(batchLatencies);
 const results = {
