@@ -28,7 +28,7 @@ import type { CounterRepository } from '../repositories/counter.repository.js';
 import type { EventDoc } from '../repositories/event.schema.js';
 import type { EventRepository } from '../repositories/event.repository.js';
 import type { LeadRepository, LeadSnapshot } from '../repositories/lead.repository.js';
-import type { PendingEvent } from '../repositories/lead.schema.js';
+import { pendingEventOf, type PendingEvent } from '../repositories/lead.schema.js';
 
 export interface ProjectionDeps {
   events: EventRepository;
@@ -156,7 +156,8 @@ export function createLeadEventsBatchHandler(deps: ProjectionDeps) {
       const lead = snapshots.get(leadId);
       if (lead === undefined) continue;
       const attribution = attributionOf(lead);
-      for (const stored of Object.values(lead.pending ?? {})) {
+      for (const entry of Object.values(lead.pending ?? {})) {
+        const stored = pendingEventOf(entry);
         const event = countable_(oemId, stored);
         if (!countingReadiness(event, attribution).ready) continue;
         const counters = countersFor(event, attribution);

@@ -7,7 +7,7 @@ import { latestKeyPath, type SnapshotUpdate } from '../domain/lead-snapshot.js';
 import { NONE } from '../domain/lead-counting.js';
 import type { OwnedLeadCount } from '../domain/reports.js';
 import { createKeyedLock } from './keyed-lock.js';
-import { leadModel, pendingKey, type LeadDoc, type PendingEvent } from './lead.schema.js';
+import { leadModel, pendingKey, storedPending, type LeadDoc, type PendingEvent } from './lead.schema.js';
 
 export type LeadSnapshot = LeadDoc;
 
@@ -92,7 +92,7 @@ interface MergedUpdate {
 
 function mergeInto(m: MergedUpdate, update: SnapshotUpdate, pending: PendingEvent | undefined): void {
   Object.assign(m.set, update.set);
-  if (pending !== undefined) m.set[`pending.${pendingKey(pending.id)}`] = pending;
+  if (pending !== undefined) m.set[`pending.${pendingKey(pending.id)}`] = storedPending(pending);
   for (const [path, value] of Object.entries(update.min)) {
     const current = m.min[path];
     if (current === undefined || value < current) m.min[path] = value;
