@@ -87,14 +87,21 @@ export function infraUp(profile: InfraProfile): LocalInfra {
       }).toString(),
     );
   const printed = up();
+  // One restart at a time: up.sh waits for every server of the profile, so a restart of Kafka still
+  // waiting for its port would see Temporal "exit during start-up" if Temporal's restart overlapped.
+  let restarting: Promise<unknown> = Promise.resolve();
   return {
     profile,
     env: printed,
     startedHere: !wasRunning,
-    async restart(server) {
+    restart(server) {
       const run = promisify(execFile);
-      await run('bash', [path.join(REPO_DIR, 'infra/down.sh'), server], { env });
-      await run('bash', [path.join(REPO_DIR, 'infra/up.sh')], { env });
+      const next = restarting.then(async () => {
+        await run('bash', [path.join(REPO_DIR, 'infra/down.sh'), server], { env });
+        await run('bash', [path.join(REPO_DIR, 'infra/up.sh')], { env });
+      });
+      restarting = next.catch(() => undefined);
+      return next;
     },
     down() {
       if (!wasRunning) {
