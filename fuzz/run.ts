@@ -117,7 +117,8 @@ async function fuzzHttp(stack: RunningStack, token: string, reportDir: string): 
         '--report-junit-path',
         junit,
       ],
-      path.join(reportDir, `${svc.name}.log`),
+      // Not `<service>.log`: that is the service's own log in the same directory.
+      path.join(reportDir, `${svc.name}.schemathesis.log`),
       reportDir,
     );
     const summary = result.output.trim().split('\n').slice(-3).join(' | ');
