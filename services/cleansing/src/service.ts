@@ -1,3 +1,4 @@
+import type { Envelope } from '@leadflow/contracts/envelope';
 import { isEventName, parseEnvelope, type EnvelopeOf } from '@leadflow/contracts/events';
 import { Topics, type TopicSpec as CatalogueTopic } from '@leadflow/contracts/topics';
 import type { HttpApp } from '@leadflow/platform/http';
@@ -23,15 +24,20 @@ import {
   type ClosingEnvelope,
 } from './consumers/lead-closed.consumer.js';
 import { createLeadOwnerHandler, isOwnerEvent, type OwnerEnvelope } from './consumers/lead-owner.consumer.js';
+import { coalescingPublisher } from './consumers/coalescing-publisher.js';
 import { createLeadReceivedHandler } from './consumers/lead-received.consumer.js';
 import { DEFAULT_VALIDITY_RULES } from './domain/validity.js';
 import { createDedupRuleRepository } from './repositories/dedup-rule.repository.js';
 import { dedupRuleModel } from './repositories/dedup-rule.schema.js';
 import { createLeadRepository } from './repositories/lead.repository.js';
-import { customerKeyModel } from './repositories/customer-key.schema.js';
-import { backfillOpenKeys, leadModel } from './repositories/lead.schema.js';
+import {
+  backfillOpenKeys,
+  dropIndexesIfPresent,
+  leadModel,
+  OBSOLETE_LEAD_INDEXES,
+} from './repositories/lead.schema.js';
 import { createTouchpointRepository } from './repositories/touchpoint.repository.js';
-import { touchpointModel } from './repositories/touchpoint.schema.js';
+import { OBSOLETE_TOUCHPOINT_INDEXES, touchpointModel } from './repositories/touchpoint.schema.js';
 import { createVehicleCatalogueRepository } from './repositories/vehicle-catalogue.repository.js';
 import { vehicleCatalogueModel } from './repositories/vehicle-catalogue.schema.js';
 
@@ -95,8 +101,11 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
   try {
     // Pool entries written before the open-lead key existed get theirs before its unique index is built.
     await backfillOpenKeys(connection);
+    // Indexes of earlier versions that led with `oemId` (FerretDB cannot use them) are replaced.
+    await dropIndexesIfPresent(connection, 'leads', OBSOLETE_LEAD_INDEXES);
+    await dropIndexesIfPresent(connection, 'touchpoints', OBSOLETE_TOUCHPOINT_INDEXES);
     await Promise.all(
-      [leadModel, touchpointModel, customerKeyModel, dedupRuleModel, vehicleCatalogueModel].map((model) =>
+      [leadModel, touchpointModel, dedupRuleModel, vehicleCatalogueModel].map((model) =>
         model(connection).init(),
       ),
     );
@@ -132,7 +141,8 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
       touchpoints,
       rules,
       catalogues,
-      publisher,
+      // One broker request for the outcomes of all partitions in flight, instead of one each.
+      publisher: coalescingPublisher(publisher),
       topic: topics.cleansing,
       customerKeySecret: config.CUSTOMER_KEY_SECRET,
       validityRules: {
@@ -143,26 +153,36 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
     });
     const handleClosed = createLeadClosedHandler({ leads });
     const handleOwner = createLeadOwnerHandler({ leads });
+    const groupId = `${prefix}leadflow-cleansing`;
+    const processed = createMongoProcessedEvents(connection);
+    /** Lifecycle and allocation events are marked processed after their handler, and skipped once marked. */
+    const marked = async (envelope: Envelope, handle: () => Promise<void>) => {
+      if (await processed.has(groupId, envelope.id)) return;
+      await handle();
+      await processed.add(groupId, envelope.id);
+    };
     const handler: MessageHandler = async (envelope, ctx) => {
       if (!isEventName(envelope.type)) return;
       if (envelope.type === 'lead.received') {
+        // No processed-event mark: the lead's recorded outcome (its pool entry or touchpoint, keyed by
+        // the lead id) is the idempotency record, read first anyway; a redelivery re-publishes it.
+        // That saves a read and a write per lead on the hot path.
         await handleReceived(envelope as EnvelopeOf<'lead.received'>, ctx);
       } else if (isClosingEvent(envelope.type)) {
-        await handleClosed(envelope as ClosingEnvelope, ctx);
+        await marked(envelope, () => handleClosed(envelope as ClosingEnvelope, ctx));
       } else if (isOwnerEvent(envelope.type)) {
-        await handleOwner(envelope as OwnerEnvelope, ctx);
+        await marked(envelope, () => handleOwner(envelope as OwnerEnvelope, ctx));
       }
     };
 
     const consumer = createConsumer({
       kafka,
-      groupId: `${prefix}leadflow-cleansing`,
+      groupId,
       topics: [topics.intake, topics.lifecycle, topics.allocation],
       logger,
       registry: metrics.registry,
       parse,
       handler,
-      dedup: createMongoProcessedEvents(connection),
       // Losing a race for a customer's slot resolves within milliseconds; a few more tries than the
       // default keep a burst of one customer's leads across instances out of the DLQ.
       retry: { attempts: 8, initialMs: 100, maxMs: 5_000 },

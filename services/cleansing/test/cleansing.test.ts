@@ -9,6 +9,7 @@ import { collectEvents, waitFor, type EventCollector } from '@leadflow/testkit/e
 import { infraAddresses } from '@leadflow/testkit/infra';
 import { uniqueDb, uniqueName } from '@leadflow/testkit/names';
 import { authHeaders } from '@leadflow/testkit/tokens';
+import mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readConfig, type Config } from '../src/config.js';
 import { startService, type RunningCleansing } from '../src/service.js';
@@ -23,6 +24,7 @@ let second: RunningCleansing;
 let publisher: Publisher;
 let outcomes: EventCollector;
 let prefix: string;
+let db: mongoose.Connection;
 
 const received = (over: ReceivedOverrides = {}) => receivedLead(OEM, over);
 
@@ -69,9 +71,11 @@ beforeAll(async () => {
   publisher = createPublisher({ kafka, logger });
   await publisher.connect();
   outcomes = await collectEvents({ brokers: infra.kafkaBrokers, topic: `${prefix}${Topics.cleansing.name}` });
+  db = await mongoose.createConnection(infra.mongoUrl, { dbName: config.MONGO_DB }).asPromise();
 });
 
 afterAll(async () => {
+  await db?.close();
   await outcomes?.stop();
   await publisher?.disconnect();
   await Promise.all([first?.close(), second?.close()]);
@@ -213,6 +217,67 @@ describe('cleansing service', () => {
       status: 'closed',
       closedAs: 'invalid',
       decision: { kind: 'invalidated', reason, ruleId },
+    });
+  });
+
+  it('keeps the same mobile at two OEMs apart: candidates are read by hash, the tenant checked', async () => {
+    const mobile = freshMobile();
+    const here = received({ customer: { mobile } });
+    const there = receivedLead('oem-it-other', { customer: { mobile } });
+    await send(here);
+    await outcomeOf(here.data.leadId);
+    await send(there);
+    expect(await outcomeOf(there.data.leadId)).toMatchObject({ type: 'lead.cleansed' });
+    const again = receivedLead('oem-it-other', { customer: { mobile } });
+    await send(again);
+    expect(await outcomeOf(again.data.leadId)).toMatchObject({
+      type: 'lead.duplicated',
+      key: there.data.leadId,
+      data: { openLeadId: there.data.leadId },
+    });
+  });
+
+  it('merges on the email when the OEM enables it, whatever the mobile', async () => {
+    const oemId = 'oem-email-match';
+    const admin = await authHeaders({ roles: ['oem_admin'], oemId });
+    const saved = await fetch(`${first.url}/v1/rules/dedup`, {
+      method: 'PUT',
+      headers: { ...admin, 'content-type': 'application/json' },
+      body: JSON.stringify({ version: 0, matchKeys: ['mobile', 'email'], windowDays: 30, scope: 'oem' }),
+    });
+    expect(saved.status).toBe(200);
+    const email = `${randomUUID()}@example.com`;
+    const a = receivedLead(oemId, { customer: { mobile: freshMobile(), email } });
+    await send(a);
+    expect(await outcomeOf(a.data.leadId)).toMatchObject({ type: 'lead.cleansed' });
+    const b = receivedLead(oemId, { customer: { mobile: freshMobile(), email: email.toUpperCase() } });
+    await send(b);
+    expect(await outcomeOf(b.data.leadId)).toMatchObject({
+      type: 'lead.duplicated',
+      data: { openLeadId: a.data.leadId, matchedOn: 'email' },
+    });
+  });
+
+  it('marks lifecycle events processed but not lead.received, whose record is its idempotency', async () => {
+    const a = received({ customer: { mobile: freshMobile() } });
+    await send(a);
+    await outcomeOf(a.data.leadId);
+    const archived = makeEnvelope('lead.archived', {
+      id: `${a.data.leadId}:archived:1`,
+      oemId: OEM,
+      correlationId: a.correlationId,
+      data: { ...sampleEvents['lead.archived'], leadId: a.data.leadId, archivedAt: new Date().toISOString() },
+    });
+    await send(archived, Topics.lifecycle.name);
+    const group = `${prefix}leadflow-cleansing`;
+    const marks = db.collection<{ _id: string }>('processed_events');
+    await waitFor(async () => (await marks.findOne({ _id: `${group}:${archived.id}` })) !== null, {
+      description: 'the closure to be marked processed',
+    });
+    expect(await marks.findOne({ _id: `${group}:${a.id}` })).toBeNull();
+    expect((await http(`/v1/pool/leads/${a.data.leadId}`)).body).toMatchObject({
+      status: 'closed',
+      closedAs: 'archived',
     });
   });
 
@@ -415,5 +480,41 @@ describe('cleansing service', () => {
         (await put({ version: 1, matchKeys: ['mobile'], windowDays: 30, scope: 'oem' }, operator)).status,
       ).toBe(403);
     });
+  });
+});
+
+describe('start-up', () => {
+  it('replaces the oemId-first indexes of earlier versions with hash-first ones', async () => {
+    const infra = infraAddresses();
+    const dbName = uniqueDb('cleansing_idx');
+    const conn = await mongoose.createConnection(infra.mongoUrl, { dbName }).asPromise();
+    try {
+      await conn.collection('leads').createIndex({ oemId: 1, mobileHash: 1, receivedAt: -1 });
+      await conn.collection('leads').createIndex({ oemId: 1, emailHash: 1 });
+      await conn.collection('touchpoints').createIndex({ oemId: 1, openLeadId: 1, receivedAt: 1 });
+      const service = await startService(
+        { ...config, MONGO_DB: dbName, KAFKA_TOPIC_PREFIX: `${uniqueName('idx')}.` },
+        { logger, defaultMetrics: false },
+      );
+      await service.close();
+      const names = async (collection: string) =>
+        (await conn.collection(collection).indexes()).map((index) => index.name);
+      const leadIndexes = await names('leads');
+      expect(leadIndexes).toEqual(
+        expect.arrayContaining([
+          'mobileHash_1_oemId_1_receivedAt_-1',
+          'emailHash_1_oemId_1_receivedAt_-1',
+          'openKey_1',
+        ]),
+      );
+      expect(leadIndexes).not.toContain('oemId_1_mobileHash_1_receivedAt_-1');
+      expect(leadIndexes).not.toContain('oemId_1_emailHash_1');
+      const touchpointIndexes = await names('touchpoints');
+      expect(touchpointIndexes).toContain('openLeadId_1_oemId_1_receivedAt_1');
+      expect(touchpointIndexes).not.toContain('oemId_1_openLeadId_1_receivedAt_1');
+    } finally {
+      await conn.dropDatabase();
+      await conn.close();
+    }
   });
 });

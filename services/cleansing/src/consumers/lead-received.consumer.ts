@@ -171,11 +171,7 @@ export function createLeadReceivedHandler(deps: LeadReceivedDeps) {
       deps.leads.get(oemId, data.leadId),
       deps.touchpoints.get(oemId, data.leadId),
     ]);
-    if (own !== undefined) {
-      // Redelivered after a crash between the insert and its key pointers: complete them.
-      await deps.leads.recordKeys(own);
-      return leadOutcome(own);
-    }
+    if (own !== undefined) return leadOutcome(own);
     return merged === undefined ? undefined : mergedOutcome(merged);
   }
 
@@ -193,20 +189,34 @@ export function createLeadReceivedHandler(deps: LeadReceivedDeps) {
 
     const validity = evaluateValidity(lead, deps.validityRules);
     // The hot path reads in one round trip: the lead's own record (a redelivery), the OEM's settings
-    // and the customer's candidates on every key the lead has (the rule's keys are applied after).
-    const allHashes: Partial<Record<MatchKey, string>> = {
-      ...(lead.contact.mobileHash === undefined ? {} : { mobile: lead.contact.mobileHash }),
-      ...(lead.contact.emailHash === undefined ? {} : { email: lead.contact.emailHash }),
-      ...(lead.contact.phoneHash === undefined ? {} : { phone: lead.contact.phoneHash }),
+    // (cached) and the customer's candidates on the keys the OEM's rule matches on. Keys the rule does
+    // not enable are never read: an email shared by thousands of unrelated leads would cost a large
+    // read on every one of them.
+    const contactHashes: Record<MatchKey, string | undefined> = {
+      mobile: lead.contact.mobileHash,
+      email: lead.contact.emailHash,
+      phone: lead.contact.phoneHash,
+    };
+    const ruleHashes = (matchKeys: readonly MatchKey[]) => {
+      const hashes: Partial<Record<MatchKey, string>> = {};
+      for (const key of matchKeys) {
+        const hash = contactHashes[key];
+        if (hash !== undefined) hashes[key] = hash;
+      }
+      return hashes;
     };
     const recordedOutcome = findRecorded(envelope);
-    const prefetch = validity.valid
-      ? Promise.all([
-          rules(oemId),
-          catalogues(oemId),
-          deps.leads.findCandidates(oemId, allHashes, data.leadId),
-        ])
-      : undefined;
+    const rulePromise = validity.valid ? rules(oemId) : undefined;
+    const prefetch =
+      rulePromise === undefined
+        ? undefined
+        : Promise.all([
+            rulePromise,
+            catalogues(oemId),
+            rulePromise.then((rule) =>
+              deps.leads.findCandidates(oemId, ruleHashes(rule.matchKeys), data.leadId),
+            ),
+          ]);
     // Settle the prefetch even when the redelivery path returns first, so no rejection goes unhandled.
     prefetch?.catch(() => undefined);
     if (await republishRecorded(envelope, lead, ctx, recordedOutcome)) return;
@@ -268,15 +278,7 @@ export function createLeadReceivedHandler(deps: LeadReceivedDeps) {
       catalogueVersion: catalogue.version,
     };
     for (const r of match.fired) fired.push({ ruleId: r.ruleId, kind: 'catalogue', detail: r.detail });
-    const hashes: Partial<Record<MatchKey, string>> = {};
-    for (const key of rule.matchKeys) {
-      const hash = {
-        mobile: lead.contact.mobileHash,
-        email: lead.contact.emailHash,
-        phone: lead.contact.phoneHash,
-      }[key];
-      if (hash !== undefined) hashes[key] = hash;
-    }
+    const hashes = ruleHashes(rule.matchKeys);
     const identity = identityKey(rule, hashes);
     const receivedAt = new Date(data.receivedAt);
 
@@ -359,18 +361,10 @@ export function createLeadReceivedHandler(deps: LeadReceivedDeps) {
         await republishRecorded(envelope, lead, ctx);
         return;
       }
-      if (inserted === 'taken' && identity !== undefined) {
+      if (inserted === 'taken') {
         // Another lead of the customer was recorded open since the candidates were read (another
-        // instance, a mis-keyed source): this one is its duplicate. Closed meanwhile → decide again.
-        // Its key pointer normally lands within milliseconds: re-read it first; scan only if it
-        // never comes (its writer crashed between the insert and the pointer).
-        if (round < 3) {
-          await new Promise((resolve) => setTimeout(resolve, 20 * round));
-          continue;
-        }
-        const holder = await deps.leads.getOpen(oemId, doc.openKey);
-        if (holder !== undefined) await deps.leads.recordKeys(holder);
-        if (holder !== undefined && (await mergeInto(holder._id, identity.key)) === 'done') return;
+        // instance, a mis-keyed source): this one is its duplicate, which the next round reads (the
+        // holder carries the identity hash it was claimed with). Closed meanwhile → decided afresh.
         continue;
       }
       await publish(envelope, lead, outcome, ctx);

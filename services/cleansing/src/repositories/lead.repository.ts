@@ -3,7 +3,6 @@ import { isDuplicateKeyError } from '@leadflow/platform/kafka';
 import type { TenantFilter } from '@leadflow/platform/mongo';
 import type { Connection } from 'mongoose';
 import type { ClosedAs, DedupCandidate, MatchKey } from '../domain/dedup.js';
-import { createCustomerKeyRepository } from './customer-key.repository.js';
 import { closedKeyOf, leadModel, type LeadDoc } from './lead.schema.js';
 
 export interface PoolQuery {
@@ -29,8 +28,8 @@ export interface LeadOwner {
 export interface LeadRepository {
   get(oemId: string, leadId: string): Promise<LeadDoc | undefined>;
   /**
-   * The customer's latest pool entry on each given key (its open lead if it has one, else its latest
-   * closure), one candidate per (lead, key), never `excludeLeadId`.
+   * The customer's pool entries on each given key (at most one of them open), one candidate per
+   * (lead, key), never `excludeLeadId`.
    */
   findCandidates(
     oemId: string,
@@ -39,13 +38,9 @@ export interface LeadRepository {
   ): Promise<DedupCandidate[]>;
   /**
    * Inserts a new pool entry. `exists`: the lead id is already recorded (a redelivery or a race);
-   * `taken`: another lead holds the customer's open-lead key (read it with {@link getOpen}).
+   * `taken`: another lead holds the customer's open-lead key (it is among {@link findCandidates} now).
    */
   insert(lead: LeadDoc): Promise<'inserted' | 'exists' | 'taken'>;
-  /** Points the lead's match keys at it (done by `insert`; again on redelivery, in case of a crash). */
-  recordKeys(lead: LeadDoc): Promise<void>;
-  /** The lead holding an open-lead key, if it is still open (a scan: only after a lost race). */
-  getOpen(oemId: string, openKey: string): Promise<LeadDoc | undefined>;
   /** Marks a lead closed; a later closure (archived after defeated) updates how and when. */
   close(
     oemId: string,
@@ -59,6 +54,27 @@ export interface LeadRepository {
   search(oemId: string, query: PoolQuery): Promise<{ items: LeadDoc[]; total: number }>;
 }
 
+/** What dedup reads of a candidate pool entry. */
+type CandidateDoc = Pick<
+  LeadDoc,
+  '_id' | 'oemId' | 'customerId' | 'status' | 'closedAs' | 'closedAt' | 'receivedAt'
+>;
+const CANDIDATE_FIELDS = {
+  _id: 1,
+  oemId: 1,
+  customerId: 1,
+  status: 1,
+  closedAs: 1,
+  closedAt: 1,
+  receivedAt: 1,
+} as const;
+
+/**
+ * The newest entries read per match key. A customer's entries are its histories (merged leads are
+ * touchpoints), so this is never reached in practice; the open lead, the newest, is always among them.
+ */
+const MAX_CANDIDATES_PER_KEY = 100;
+
 /** The lead pool (`leads`). Every query is scoped to the OEM (in the filter, or checked on reads by `_id`); plain objects. */
 export function createLeadRepository(deps: { connection: Connection }): LeadRepository {
   const Lead = leadModel(deps.connection);
@@ -69,49 +85,47 @@ export function createLeadRepository(deps: { connection: Connection }): LeadRepo
     return doc !== null && doc.oemId === oemId ? doc : undefined;
   };
 
-  const customerKeys = createCustomerKeyRepository(deps);
-  const recordKeys = (lead: LeadDoc) =>
-    customerKeys.record(
-      lead.oemId,
-      {
-        ...(lead.mobileHash === undefined ? {} : { mobile: lead.mobileHash }),
-        ...(lead.emailHash === undefined ? {} : { email: lead.emailHash }),
-        ...(lead.phoneHash === undefined ? {} : { phone: lead.phoneHash }),
-      },
-      lead._id,
-      new Date(lead.createdAt),
-    );
+  const hashField = { mobile: 'mobileHash', email: 'emailHash', phone: 'phoneHash' } as const;
 
   return {
     get: byId,
 
     async findCandidates(oemId, hashes, excludeLeadId) {
-      // The customer's latest entry per key, then that entry by id: two `_id` reads, whatever the pool size.
-      const pointers = await customerKeys.latest(oemId, hashes);
-      const docs = await Promise.all(pointers.map((p) => byId(oemId, p.leadId)));
-      return pointers.flatMap((pointer, i): DedupCandidate[] => {
-        const doc = docs[i];
-        if (doc === undefined || doc._id === excludeLeadId) return [];
-        return [
-          {
-            leadId: doc._id,
-            customerId: doc.customerId,
-            status: doc.status,
-            ...(doc.closedAs === undefined ? {} : { closedAs: doc.closedAs }),
-            ...(doc.closedAt === undefined ? {} : { closedAt: doc.closedAt }),
-            receivedAt: doc.receivedAt,
-            matchedOn: pointer.key,
-          },
-        ];
-      });
+      // One query per key, on the hash alone: each is served by the index that starts with that hash
+      // (FerretDB's SQLite backend would pick an `oemId`-first index for `{ oemId, hash }`, i.e. scan
+      // the OEM's pool). The tenant is checked here; a customer has a handful of entries per key.
+      const perKey = await Promise.all(
+        (Object.entries(hashes) as [MatchKey, string | undefined][]).map(async ([key, hash]) => {
+          if (hash === undefined) return [];
+          const docs = await Lead.find({ [hashField[key]]: hash })
+            .sort({ receivedAt: -1, _id: 1 })
+            .limit(MAX_CANDIDATES_PER_KEY)
+            .select(CANDIDATE_FIELDS)
+            .lean<CandidateDoc[]>()
+            .exec();
+          return docs.flatMap((doc): DedupCandidate[] =>
+            doc.oemId !== oemId || doc._id === excludeLeadId
+              ? []
+              : [
+                  {
+                    leadId: doc._id,
+                    customerId: doc.customerId,
+                    status: doc.status,
+                    ...(doc.closedAs === undefined ? {} : { closedAs: doc.closedAs }),
+                    ...(doc.closedAt === undefined ? {} : { closedAt: doc.closedAt }),
+                    receivedAt: doc.receivedAt,
+                    matchedOn: key,
+                  },
+                ],
+          );
+        }),
+      );
+      return perKey.flat();
     },
-
-    recordKeys,
 
     async insert(lead) {
       try {
         await Lead.create(lead);
-        await recordKeys(lead);
         return 'inserted';
       } catch (error) {
         if (!isDuplicateKeyError(error)) throw error;
@@ -120,11 +134,6 @@ export function createLeadRepository(deps: { connection: Connection }): LeadRepo
           ? 'taken'
           : 'exists';
       }
-    },
-
-    async getOpen(oemId, openKey) {
-      const doc = await Lead.findOne({ openKey }).lean<LeadDoc>().exec();
-      return doc !== null && doc.oemId === oemId && doc.status === 'open' ? doc : undefined;
     },
 
     async close(oemId, leadId, closedAs, closedAt, eventId) {

@@ -144,12 +144,15 @@ const LeadSchema = new Schema<LeadDoc>(
 // One open lead per customer (the serialisation backstop across instances), and the holder lookup
 // when an insert loses the race for it.
 LeadSchema.index({ openKey: 1 }, { unique: true });
-// Dedup candidates by mobile, and the pool's exact mobile search (newest first).
-LeadSchema.index({ oemId: 1, mobileHash: 1, receivedAt: -1 });
-// Dedup candidates by email when an OEM enables the email match key.
-LeadSchema.index({ oemId: 1, emailHash: 1 });
+// Dedup candidates by mobile (queried by the hash alone, the tenant checked in code), and the pool's
+// exact mobile search (newest first). The hash comes first: FerretDB's SQLite backend uses an index
+// only through its first field, and the hash is what is selective (MongoDB serves `{ oemId,
+// mobileHash }` from it all the same).
+LeadSchema.index({ mobileHash: 1, oemId: 1, receivedAt: -1 });
+// Dedup candidates by email when an OEM enables the email match key (hash first, as above).
+LeadSchema.index({ emailHash: 1, oemId: 1, receivedAt: -1 });
 // Dedup candidates by home phone when enabled.
-LeadSchema.index({ oemId: 1, phoneHash: 1 });
+LeadSchema.index({ phoneHash: 1, oemId: 1, receivedAt: -1 });
 // Pool listing filtered by status, newest first.
 LeadSchema.index({ oemId: 1, status: 1, receivedAt: -1 });
 // Pool listing filtered by L2 channel, newest first.
@@ -183,6 +186,31 @@ export async function backfillOpenKeys(connection: Connection): Promise<number> 
     updated += 1;
   }
   return updated;
+}
+
+/** Indexes of earlier versions that the ones above replace (`oemId` first: unusable on FerretDB). */
+export const OBSOLETE_LEAD_INDEXES = [
+  'oemId_1_mobileHash_1_receivedAt_-1',
+  'oemId_1_emailHash_1',
+  'oemId_1_phoneHash_1',
+] as const;
+
+/** Drops the named indexes of a collection where they exist; returns the ones dropped. */
+export async function dropIndexesIfPresent(
+  connection: Connection,
+  collection: string,
+  names: readonly string[],
+): Promise<string[]> {
+  const coll = connection.collection(collection);
+  let existing: string[];
+  try {
+    existing = (await coll.indexes()).map((index) => String(index.name));
+  } catch {
+    return []; // no such collection yet
+  }
+  const dropped = names.filter((name) => existing.includes(name));
+  for (const name of dropped) await coll.dropIndex(name);
+  return dropped;
 }
 
 export type LeadModel = Model<LeadDoc>;

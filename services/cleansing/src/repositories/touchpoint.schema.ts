@@ -48,7 +48,11 @@ const TouchpointSchema = new Schema<TouchpointDoc>(
 );
 
 // A lead's touchpoints in arrival order (pool detail) and their count per lead (duplicate count, 重).
-TouchpointSchema.index({ oemId: 1, openLeadId: 1, receivedAt: 1 });
+// The open lead id first, so that FerretDB's SQLite backend can use it (see the lead schema).
+TouchpointSchema.index({ openLeadId: 1, oemId: 1, receivedAt: 1 });
+
+/** Indexes of earlier versions that the one above replaces. */
+export const OBSOLETE_TOUCHPOINT_INDEXES = ['oemId_1_openLeadId_1_receivedAt_1'] as const;
 
 export type TouchpointModel = Model<TouchpointDoc>;
 
