@@ -40,11 +40,6 @@ export const ConfigSchema = Type.Composite([
      * change made through another instance takes effect within this time; 0 disables the cache.
      */
     LOOKUP_CACHE_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 1_000 }),
-    /**
-     * Most lead ids an instance keeps reserved ahead (outbox entries written in the background, so a
-     * request writes only its records before publishing); 0 makes each request write its own entries.
-     */
-    LEAD_ID_POOL_MAX: Type.Integer({ minimum: 0, maximum: 20_000, default: 4_000 }),
     /** Largest spreadsheet upload; larger ones get 413 without being stored. */
     IMPORT_MAX_BYTES: Type.Integer({ minimum: 1024, default: 20 * 1024 * 1024 }),
     /** How often the import runner looks for jobs (uploads also wake it at once). */

@@ -58,12 +58,8 @@ export async function startService(
     opened.push({ name: 'mongo', close: () => connection.close() });
     const channels = createChannelRepository(connection, { cacheMs: config.LOOKUP_CACHE_MS });
     const sources = createSourceRepository(connection, { cacheMs: config.LOOKUP_CACHE_MS });
-    const records = createIntakeRecordRepository(connection, {
-      logger,
-      poolMax: config.LEAD_ID_POOL_MAX,
-    });
-    // Closed after everything that publishes: the outbox deletions of acknowledged leads finish, and
-    // the lead ids reserved ahead but not used are released.
+    const records = createIntakeRecordRepository(connection, { logger });
+    // Closed after everything that publishes: the outbox deletions of acknowledged leads finish.
     opened.push({ name: 'intake-outbox', close: () => records.close() });
     const traffic = createShowroomTrafficRepository(connection);
     const importJobs = createImportJobRepository(connection);

@@ -187,7 +187,7 @@ describe('POST /v1/leads', () => {
     });
     // The outbox entry is deleted after the answer (Kafka's ack is what the answer waits for).
     await waitFor(
-      async () => (await mongo.collection('intake_outbox').findOne({ _id: leadId as never })) === null,
+      async () => (await mongo.collection('intake_outbox').findOne({ leadIds: leadId })) === null,
       {
         description: 'the outbox entry of the published lead to be deleted',
       },
@@ -344,17 +344,25 @@ describe('POST /v1/leads', () => {
     );
     const leadId = response.body!.leadId;
     const first = await waitForLead(leadId);
-    const entry = { _id: leadId as never };
-    await waitFor(async () => (await mongo.collection('intake_outbox').findOne(entry)) === null, {
-      description: 'the outbox entry of the published lead to be deleted (after the answer)',
-    });
+    await waitFor(
+      async () => (await mongo.collection('intake_outbox').findOne({ leadIds: leadId })) === null,
+      {
+        description: 'the outbox entry of the published lead to be deleted (after the answer)',
+      },
+    );
     // What a crash after the write and before Kafka's ack leaves behind: the record plus its outbox entry.
-    await mongo
-      .collection('intake_outbox')
-      .insertOne({ _id: leadId as never, lockedUntil: new Date(0), attempts: 1, createdAt: new Date() });
-    // And an orphan entry of a write that crashed before its record: dropped, never published.
+    // (The entry lists a lead id that never got a record too, as one that lost a unique index does.)
     await mongo.collection('intake_outbox').insertOne({
-      _id: 'orphan-lead' as never,
+      _id: 'crashed-write' as never,
+      leadIds: [leadId, 'lost-lead'],
+      lockedUntil: new Date(0),
+      attempts: 1,
+      createdAt: new Date(),
+    });
+    // And an orphan entry of a write that crashed before its records: dropped, never published.
+    await mongo.collection('intake_outbox').insertOne({
+      _id: 'orphan-write' as never,
+      leadIds: ['orphan-lead'],
       lockedUntil: new Date(0),
       attempts: 1,
       createdAt: new Date(),
@@ -364,7 +372,9 @@ describe('POST /v1/leads', () => {
     await waitFor(async () => (await mongo.collection('intake_outbox').countDocuments({})) === 0, {
       description: 'the outbox to be drained',
     });
-    expect(events.events.filter((e) => (e.data as { leadId: string }).leadId === 'orphan-lead')).toEqual([]);
+    for (const ghost of ['orphan-lead', 'lost-lead']) {
+      expect(events.events.filter((e) => (e.data as { leadId: string }).leadId === ghost)).toEqual([]);
+    }
   });
 });
 

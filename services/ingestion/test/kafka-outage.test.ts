@@ -77,7 +77,7 @@ it('answers 503 when Kafka does not acknowledge, keeps the lead, and the relay p
   const [stored] = await connection.collection('intake_records').find({}).toArray();
   const leadId = String(stored!._id);
   expect((failure as AppError).detail).toContain(leadId);
-  expect(await connection.collection('intake_outbox').countDocuments({ _id: leadId as never })).toBe(1);
+  expect(await connection.collection('intake_outbox').countDocuments({ leadIds: leadId })).toBe(1);
 
   await ensureTopics(createKafka({ brokers: infra.kafkaBrokers, clientId: 'outage-admin', logger }), [
     { topic, numPartitions: 3 },

@@ -28,11 +28,7 @@ export function createIntakeRelay(deps: IntakeRelayDeps) {
 
   /** One pass; resolves with the number of records published. */
   async function runOnce(): Promise<number> {
-    const stale = await deps.records.findStale(now(), deps.batchSize ?? 500);
-    const claimed = [];
-    for (const record of stale) {
-      if (await deps.records.claim(record._id, now(), deps.leaseMs)) claimed.push(record);
-    }
+    const claimed = await deps.records.claimStale(now(), deps.leaseMs, deps.batchSize ?? 500);
     if (claimed.length === 0) return 0;
     await deps.publish(claimed);
     // A pass ends with the outbox entries of what it published deleted (requests do not wait for that).

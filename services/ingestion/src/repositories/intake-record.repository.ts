@@ -48,27 +48,40 @@ const matches = (r: IntakeRecord, key: DedupKeys) =>
 /**
  * Intake records (the leads, insert-only) and their outbox (leads not yet acknowledged by Kafka).
  *
- * Write order makes a crash at any point safe without transactions: the outbox entry first, then
- * the record. An entry without a record (crash in between, or a duplicate that lost the unique index)
- * is an orphan the relay deletes; a record with an entry is published by the relay; a record without
- * an entry is published. Dedup lookups are not tenant-filtered: the keys embed the OEM
- * (externalKey) or the principal (idempotencyKey), so a match can only be the caller's own record.
+ * One **outbox entry per write**, not per lead: `{ _id, leadIds: [...], lockedUntil }` lists every
+ * lead of a batch (or of the single-lead requests group-committed together), so a 1,000-lead batch
+ * writes one small document, its records, and after Kafka's ack deletes that one document.
  *
- * Every hot query is an equality (`$in` of at most {@link IN_CHUNK}) on `_id`, `externalKey` or
- * `idempotencyKey`, all indexed; the keys are hashes, so FerretDB can push them down (it does not
- * push down strings holding `"` or `\`, which the JSON keys of earlier versions did).
+ * Write order makes a crash at any point safe without transactions: the entry first, then the
+ * records. Leads of an entry without a record (crash in between, a duplicate that lost the unique
+ * index) are skipped by the relay, and an entry with none is an orphan it deletes; the records of an
+ * entry are published by the relay; a record without an entry is published. Taking over a pending
+ * lead (relay, client retry) takes its whole entry and publishes every record in it (same event ids).
+ *
+ * Dedup lookups are not tenant-filtered: the keys embed the OEM (externalKey) or the principal
+ * (idempotencyKey), so a match can only be the caller's own record. Every lookup on the records is
+ * an equality (`$in` of at most {@link IN_CHUNK}) on `_id`, `externalKey` or `idempotencyKey`, all
+ * indexed; the keys are hashes, so FerretDB can push them down (it does not push down strings
+ * holding `"` or `\`, which the JSON keys of earlier versions did). The outbox holds only the
+ * entries in flight (a few documents), so its scans are cheap.
  */
 export interface IntakeRecordRepositoryOptions {
   logger?: Logger;
-  /**
-   * Most lead ids kept reserved ahead: outbox entries already written (see `takeLeadIds`), so that a
-   * request writes only its records before publishing. 0 (default): each request writes its entries.
-   */
-  poolMax?: number;
 }
 
-/** Outbox entries per background reservation write: small, so no request waits long behind one. */
-const RESERVE_CHUNK = 250;
+interface OutboxEntry {
+  _id: string;
+  leadIds: string[];
+  lockedUntil: Date;
+}
+
+/** An entry this instance wrote or took over: deleted once every lead of it that has a record is on Kafka. */
+interface LocalEntry {
+  id: string;
+  remaining: Set<string>;
+  all: string[];
+  since: number;
+}
 
 export function createIntakeRecordRepository(
   connection: Connection,
@@ -117,10 +130,31 @@ export function createIntakeRecordRepository(
     return list.map((k, i) => found.find((r) => r._id !== self[i] && matches(r, k)));
   };
 
-  const outboxEntries = (ids: readonly string[], lockedUntil: Date, now: Date) =>
-    ids.map((id) => ({ _id: id, lockedUntil, attempts: 1, createdAt: now }));
+  // Entries in flight on this instance, and the entry of each of their unpublished leads.
+  const local = new Map<string, LocalEntry>();
+  const entryOf = new Map<string, string>();
+  /** Leads on Kafka whose entry's deletion is still queued: not pending any more. */
+  const published = new Set<string>();
 
-  const deleteOutbox = async (ids: readonly string[]) => {
+  const track = (id: string, leadIds: readonly string[], since: number) => {
+    const entry: LocalEntry = { id, remaining: new Set(leadIds), all: [...leadIds], since };
+    local.set(id, entry);
+    for (const leadId of leadIds) entryOf.set(leadId, id);
+    return entry;
+  };
+  const untrack = (entry: LocalEntry) => {
+    local.delete(entry.id);
+    for (const leadId of entry.remaining) if (entryOf.get(leadId) === entry.id) entryOf.delete(leadId);
+  };
+
+  /**
+   * Entries whose leads are all on Kafka, deleted in the background, one `deleteMany` (≤ 500 ids) at
+   * a time (group commit). The entry's lease keeps the relay off it meanwhile; a crash before the
+   * delete only makes the relay re-publish the same event ids, which consumers drop.
+   */
+  let queued: LocalEntry[] = [];
+  let deleting: Promise<void> | undefined;
+  const deleteEntries = async (ids: readonly string[]) => {
     await Promise.all(
       chunks(ids).map((part) =>
         part.length === 1
@@ -129,22 +163,12 @@ export function createIntakeRecordRepository(
       ),
     );
   };
-
-  /**
-   * Outbox entries of published leads, deleted in the background: every request's acknowledged leads
-   * are queued, and one `deleteMany` per 500 queued ids runs at a time (group commit). The entry's
-   * lease keeps the relay off a lead whose entry is still queued; a crash before the delete only
-   * makes the relay re-publish the same event id, which consumers drop.
-   */
-  const published = new Set<string>();
-  let queued: string[] = [];
-  let deleting: Promise<void> | undefined;
   const flushDeletes = (): Promise<void> => {
     if (deleting !== undefined) return deleting;
     if (queued.length === 0) return Promise.resolve();
     const batch = queued;
     queued = [];
-    deleting = deleteOutbox(batch)
+    deleting = deleteEntries(batch.map((e) => e.id))
       .catch((error: unknown) => {
         options.logger?.warn(
           { err: error, count: batch.length },
@@ -152,89 +176,55 @@ export function createIntakeRecordRepository(
         );
       })
       .finally(() => {
-        for (const id of batch) published.delete(id);
+        for (const entry of batch) for (const leadId of entry.all) published.delete(leadId);
         deleting = undefined;
         if (queued.length > 0) void flushDeletes();
       });
     return deleting;
   };
 
-  /**
-   * Lead ids reserved ahead: each has its outbox entry written (leased until `lockedUntil`) before it
-   * is handed out, so the write order "entry, then record" holds while a request only writes its
-   * record. Handed out oldest first, and only while at least a publish lease is left; older ones are
-   * dropped and become orphans the relay deletes. The pool is sized to the ids taken in the last
-   * lease period (at most `poolMax`) and refilled in the background, one insert at a time.
-   * The ids are UUIDv7 of the reservation time, at most two leases before their lead's `receivedAt`.
-   */
-  const pool: { id: string; lockedUntil: number }[] = [];
-  const taken: { at: number; count: number }[] = [];
-  let refilling: Promise<void> | undefined;
-
-  const reserve = async (count: number, now: number, lockedUntil: number) => {
-    const ids = Array.from({ length: count }, () => newLeadId(now));
-    if (count === 0) return ids;
-    await Promise.all(
-      chunks(ids, 1_000).map((part) =>
-        outbox.collection.insertMany(outboxEntries(part, new Date(lockedUntil), new Date(now)) as never[], {
-          ordered: false,
-        }),
-      ),
+  /** Takes the lease of an entry whose lease ran out; its records (to publish), or undefined. */
+  const claimEntry = async (entry: OutboxEntry, now: Date, leaseMs: number) => {
+    if (local.has(entry._id)) return undefined;
+    const result = await outbox.collection.updateOne(
+      { _id: entry._id as never, lockedUntil: { $lte: now } },
+      { $set: { lockedUntil: new Date(now.getTime() + leaseMs) }, $inc: { attempts: 1 } },
     );
-    return ids;
-  };
-
-  /** Background reservations, one small write at a time, each added to the pool as it lands. */
-  const reserveInto = async (count: number, now: number, lockedUntil: number) => {
-    for (let left = count; left > 0; left -= RESERVE_CHUNK) {
-      const ids = await reserve(Math.min(left, RESERVE_CHUNK), now, lockedUntil);
-      for (const id of ids) pool.push({ id, lockedUntil });
+    if (result.modifiedCount !== 1) return undefined;
+    const found = await byIds(entry.leadIds);
+    if (found.length === 0) {
+      await deleteEntries([entry._id]);
+      return [];
     }
-  };
-
-  const refill = (now: number, leaseMs: number) => {
-    const poolMax = options.poolMax ?? 0;
-    if (poolMax <= 0 || refilling !== undefined) return;
-    while (taken.length > 0 && (taken[0]?.at ?? now) < now - leaseMs) taken.shift();
-    const demand = Math.min(
-      poolMax,
-      taken.reduce((sum, t) => sum + t.count, 0),
+    track(
+      entry._id,
+      found.map((r) => r._id),
+      now.getTime(),
     );
-    if (pool.length >= demand / 2) return;
-    refilling = reserveInto(demand - pool.length, now, now + 2 * leaseMs)
-      .catch((error: unknown) => {
-        options.logger?.warn({ err: error }, 'reserving lead ids failed; requests reserve their own');
-      })
-      .finally(() => {
-        refilling = undefined;
-      });
+    return found;
   };
 
   /**
-   * `count` lead ids whose outbox entries are durable and leased to the caller for at least
-   * `leaseMs`: from the pool, else (first requests, a burst) written now — one round trip.
+   * Writes many leads as pending, leased to the caller until `lockedUntil`: one outbox entry, then
+   * the records in one `insertMany`. The ones refused by a unique index come back with the record they
+   * collided with (possibly another item of the same batch), found with a few indexed `$in` queries.
    */
-  async function takeLeadIds(count: number, now: Date, leaseMs: number): Promise<string[]> {
-    const t = now.getTime();
-    let stale = 0;
-    while (stale < pool.length && (pool[stale]?.lockedUntil ?? 0) - t < leaseMs) stale += 1;
-    if (stale > 0) pool.splice(0, stale);
-    taken.push({ at: t, count });
-    const fromPool = pool.splice(0, Math.min(count, pool.length)).map((r) => r.id);
-    const missing = count - fromPool.length;
-    const fresh = missing === 0 ? [] : await reserve(missing, t, t + leaseMs);
-    refill(Date.now(), leaseMs);
-    return [...fromPool, ...fresh];
-  }
-
-  /**
-   * Writes many leads (ids from `takeLeadIds`) in one round trip; the ones refused by a unique
-   * index come back with the record they collided with (possibly another item of the same batch),
-   * found with a few indexed `$in` queries, and their outbox entries are dropped.
-   */
-  async function insertAll(list: readonly IntakeRecord[]): Promise<InsertOutcome[]> {
+  async function insertAll(
+    list: readonly IntakeRecord[],
+    lockedUntil: Date,
+    now: Date,
+  ): Promise<InsertOutcome[]> {
     const outcomes: InsertOutcome[] = list.map(() => ({ inserted: true }));
     if (list.length === 0) return outcomes;
+    const entryId = newLeadId(now.getTime());
+    const leadIds = list.map((r) => r._id);
+    await outbox.collection.insertOne({
+      _id: entryId,
+      leadIds,
+      lockedUntil,
+      attempts: 1,
+      createdAt: now,
+    } as never);
     let failed: number[] = [];
     try {
       await records.collection.insertMany([...list] as never[], { ordered: false });
@@ -243,15 +233,17 @@ export function createIntakeRecordRepository(
       if (indexes === undefined) throw error;
       failed = indexes;
     }
+    const failedSet = new Set(failed);
+    const inserted = leadIds.filter((_, i) => !failedSet.has(i));
+    // The collided leads stay listed in the entry: without a record, they are never published.
+    if (inserted.length > 0) track(entryId, inserted, now.getTime());
+    else await deleteEntries([entryId]);
     if (failed.length === 0) return outcomes;
     const collided = failed.map((i) => list[i]).filter((r): r is IntakeRecord => r !== undefined);
-    const [, existing] = await Promise.all([
-      deleteOutbox(collided.map((r) => r._id)),
-      existingFor(
-        collided,
-        collided.map((r) => r._id),
-      ),
-    ]);
+    const existing = await existingFor(
+      collided,
+      collided.map((r) => r._id),
+    );
     for (const [k, index] of failed.entries()) {
       const record = collided[k];
       const match = existing[k];
@@ -264,11 +256,15 @@ export function createIntakeRecordRepository(
 
   /**
    * Single-lead inserts, group-committed: while one write is in flight, the records of every other
-   * request queue and go in the next `insertMany` — no added delay when idle, fewer and larger
-   * writes under load (FerretDB's SQLite takes one writer at a time anyway).
+   * request queue and go in the next write (one entry, one `insertMany`) — no added delay when idle,
+   * fewer and larger writes under load (FerretDB's SQLite takes one writer at a time anyway).
    */
-  let singles: { record: IntakeRecord; resolve: (o: InsertOutcome) => void; reject: (e: unknown) => void }[] =
-    [];
+  let singles: {
+    record: IntakeRecord;
+    lockedUntil: Date;
+    resolve: (o: InsertOutcome) => void;
+    reject: (e: unknown) => void;
+  }[] = [];
   let writingSingles = false;
   async function flushSingles(): Promise<void> {
     if (writingSingles) return;
@@ -278,7 +274,12 @@ export function createIntakeRecordRepository(
         const group = singles;
         singles = [];
         try {
-          const outcomes = await insertAll(group.map((g) => g.record));
+          const lockedUntil = new Date(Math.min(...group.map((g) => g.lockedUntil.getTime())));
+          const outcomes = await insertAll(
+            group.map((g) => g.record),
+            lockedUntil,
+            new Date(),
+          );
           for (const [i, g] of group.entries()) g.resolve(outcomes[i] as InsertOutcome);
         } catch (error) {
           for (const g of group) g.reject(error);
@@ -298,25 +299,18 @@ export function createIntakeRecordRepository(
     /** The earlier record of each key (a retried batch), in a few indexed `$in` queries. */
     findExistingMany: (list: readonly DedupKeys[]) => existingFor(list),
 
-    takeLeadIds,
-
     /**
-     * Writes a lead (its id from `takeLeadIds`, so it is pending already), group-committed with the
+     * Writes a lead as pending, leased to the caller until `lockedUntil`, group-committed with the
      * other requests in flight; or returns the record that won the unique index (a concurrent or
-     * earlier submission of the same lead) and drops the entry.
+     * earlier submission of the same lead).
      */
-    insert(record: IntakeRecord): Promise<InsertOutcome> {
+    insert(record: IntakeRecord, lockedUntil: Date): Promise<InsertOutcome> {
       return new Promise<InsertOutcome>((resolve, reject) => {
-        singles.push({ record, resolve, reject });
+        singles.push({ record, lockedUntil, resolve, reject });
         void flushSingles();
       });
     },
 
-    /**
-     * Writes many leads (ids from `takeLeadIds`) in one round trip; the ones refused by a unique
-     * index come back with the record they collided with (possibly another item of the same batch),
-     * found with a few indexed `$in` queries, and their outbox entries are dropped.
-     */
     insertMany: insertAll,
 
     /** Records by lead id. */
@@ -327,81 +321,106 @@ export function createIntakeRecordRepository(
     /** Which of these leads still wait for Kafka's acknowledgement. */
     async pendingIds(ids: readonly string[]): Promise<Set<string>> {
       const open = [...new Set(ids)].filter((id) => !published.has(id));
-      if (open.length === 0) return new Set();
-      const docs = (
+      const pending = new Set(open.filter((id) => entryOf.has(id)));
+      const unknown = open.filter((id) => !pending.has(id));
+      if (unknown.length === 0) return pending;
+      const wanted = new Set(unknown);
+      const entries = (
         await Promise.all(
-          chunks(open).map((part) =>
-            outbox.collection.find({ _id: { $in: part as never[] } }, { projection: { _id: 1 } }).toArray(),
+          chunks(unknown).map((part) =>
+            outbox.collection
+              .find<OutboxEntry>({ leadIds: { $in: part } }, { projection: { leadIds: 1 } })
+              .toArray(),
           ),
         )
       ).flat();
-      return new Set(docs.map((d) => String(d._id)).filter((id) => !published.has(id)));
+      for (const entry of entries) {
+        for (const id of entry.leadIds) if (wanted.has(id) && !published.has(id)) pending.add(id);
+      }
+      return pending;
     },
 
-    /** Takes the publish lease of a pending lead whose lease ran out; false if published or leased. */
-    async claim(id: string, now: Date, leaseMs: number): Promise<boolean> {
-      if (published.has(id)) return false;
-      const result = await outbox.collection.updateOne(
-        { _id: id as never, lockedUntil: { $lte: now } },
-        { $set: { lockedUntil: new Date(now.getTime() + leaseMs) }, $inc: { attempts: 1 } },
-      );
-      return result.modifiedCount === 1;
+    /**
+     * Takes over the publish of a pending lead whose lease ran out (its writer gave up or crashed):
+     * the records of its whole entry, to publish; undefined if published, leased, or this instance's.
+     */
+    async claim(id: string, now: Date, leaseMs: number): Promise<IntakeRecord[] | undefined> {
+      if (published.has(id) || entryOf.has(id)) return undefined;
+      const entry = await outbox.collection.findOne<OutboxEntry>({ leadIds: id });
+      return entry === null ? undefined : claimEntry(entry, now, leaseMs);
     },
 
     /** Gives leases back after a failed publish, so the relay or a client retry can take over at once. */
     async release(ids: readonly string[], now: Date): Promise<void> {
+      const entries = [...new Set(ids.map((id) => entryOf.get(id)))]
+        .map((entryId) => (entryId === undefined ? undefined : local.get(entryId)))
+        .filter((e): e is LocalEntry => e !== undefined);
+      for (const entry of entries) untrack(entry);
       await Promise.all(
-        chunks(ids).map((part) =>
+        chunks(entries.map((e) => e.id)).map((part) =>
           outbox.collection.updateMany({ _id: { $in: part as never[] } }, { $set: { lockedUntil: now } }),
         ),
       );
     },
 
     /**
-     * Kafka acknowledged these leads: their outbox entries are queued for deletion (see above). The
-     * leads count as published at once; the promise resolves when the entries are gone.
+     * Kafka acknowledged these leads. An entry all of whose leads are on Kafka is queued for deletion
+     * (see above); the promise resolves when the entries that completed are gone.
      */
     markPublished(ids: readonly string[]): Promise<void> {
-      if (ids.length === 0) return Promise.resolve();
+      let completed = false;
       for (const id of ids) {
+        const entryId = entryOf.get(id);
+        if (entryId === undefined) continue;
+        entryOf.delete(id);
         published.add(id);
-        queued.push(id);
+        const entry = local.get(entryId);
+        if (entry === undefined) continue;
+        entry.remaining.delete(id);
+        if (entry.remaining.size === 0) {
+          local.delete(entryId);
+          queued.push(entry);
+          completed = true;
+        }
       }
-      // Chained: resolves after the flush that carries these ids.
+      if (!completed) return Promise.resolve();
       const mine = (deleting ?? Promise.resolve()).then(() => flushDeletes());
       if (deleting === undefined) void flushDeletes();
       return mine;
     },
 
-    /** Waits until every queued outbox deletion ran (a relay pass). */
+    /** Waits until every queued outbox deletion ran (a relay pass, shutdown). */
     async drain(): Promise<void> {
       while (deleting !== undefined || queued.length > 0) await flushDeletes();
     },
 
-    /** Shutdown: drains, and deletes the entries of the lead ids reserved but never used. */
+    /** Shutdown: the queued deletions finish. */
     async close(): Promise<void> {
-      await refilling;
-      const unused = pool.splice(0).map((r) => r.id);
-      await deleteOutbox(unused).catch(() => undefined);
       while (deleting !== undefined || queued.length > 0) await flushDeletes();
     },
 
     /**
-     * Outbox entries whose lease ran out, oldest first, with their records. Entries without a record
-     * are orphans of a write that never completed (nothing was acknowledged): they are deleted.
+     * Takes over entries whose lease ran out, oldest first, up to `limit` leads: their records, to
+     * publish. Entries without any record (a write that never completed: nothing was acknowledged)
+     * are deleted. Entries this instance lost track of (a request that failed between its write and
+     * its publish) are forgotten here, so the relay takes them like any other.
      */
-    async findStale(now: Date, limit: number): Promise<IntakeRecord[]> {
-      const entries = await outbox.collection
-        .find({ lockedUntil: { $lte: now } }, { projection: { _id: 1 } })
+    async claimStale(now: Date, leaseMs: number, limit: number): Promise<IntakeRecord[]> {
+      for (const entry of [...local.values()]) {
+        if (entry.since < now.getTime() - 4 * leaseMs) untrack(entry);
+      }
+      const stale = await outbox.collection
+        .find<OutboxEntry>({ lockedUntil: { $lte: now } })
         .sort({ lockedUntil: 1 })
-        .limit(limit)
+        .limit(100)
         .toArray();
-      const ids = entries.map((e) => String(e._id)).filter((id) => !published.has(id));
-      if (ids.length === 0) return [];
-      const found = await byIds(ids);
-      const present = new Set(found.map((r) => r._id));
-      await deleteOutbox(ids.filter((id) => !present.has(id)));
-      return found;
+      const claimed: IntakeRecord[] = [];
+      for (const entry of stale) {
+        if (claimed.length >= limit) break;
+        const found = await claimEntry(entry, now, leaseMs);
+        if (found !== undefined) claimed.push(...found);
+      }
+      return claimed;
     },
   };
 }

@@ -11,6 +11,7 @@ import {
   type ChannelDecision,
 } from '../domain/channel-rules.js';
 import { customerKey } from '../domain/customer-key.js';
+import { newLeadId } from '../domain/lead-id.js';
 import { buildLeadReceived } from '../domain/lead-received.js';
 import { parseLeadSubmission, type LeadSubmission } from '../domain/lead-submission.js';
 import type { RateWindow } from '../domain/rate-window.js';
@@ -273,9 +274,11 @@ export function createIntake(deps: IntakeDeps) {
     const deadline = Date.now() + waitMs;
     for (;;) {
       if (!(await deps.records.pendingIds([id])).has(id)) return outcome;
-      if (await deps.records.claim(id, now(), deps.leaseMs)) {
+      // Taking over the lead takes its whole entry: every record of it is published (same event ids).
+      const claimed = await deps.records.claim(id, now(), deps.leaseMs);
+      if (claimed !== undefined) {
         try {
-          await deps.publish([existing]);
+          await deps.publish(claimed);
         } catch (error) {
           throw unavailable([id], error);
         }
@@ -320,12 +323,10 @@ export function createIntake(deps: IntakeDeps) {
       return settleDuplicate(earlier, deps.leaseMs);
     }
 
-    // The outbox entry first (usually reserved ahead, so no round trip), then the record.
-    const [leadId] = await deps.records.takeLeadIds(1, receivedAt, deps.leaseMs);
     let record: IntakeRecord;
     try {
       record = buildRecord(
-        leadId as string,
+        newLeadId(receivedAt.getTime()),
         caller,
         sender,
         submission,
@@ -341,7 +342,7 @@ export function createIntake(deps: IntakeDeps) {
       throw new AppError('validation', 'The lead does not fit the lead.received contract.', { errors });
     }
 
-    const inserted = await deps.records.insert(record);
+    const inserted = await deps.records.insert(record, new Date(receivedAt.getTime() + deps.leaseMs));
     if (!inserted.inserted) {
       assertSameRequest(inserted.existing, keys, fingerprint);
       return settleDuplicate(inserted.existing, deps.leaseMs);
@@ -495,12 +496,8 @@ export function createIntake(deps: IntakeDeps) {
       else refused.push({ candidate: c, detail: decision.detail });
     }
 
-    // Side by side: lead ids (outbox entries written, usually reserved ahead), and the earlier leads
-    // of refused items (one may repeat a lead accepted while its channel was still valid).
-    const [leadIds, earlier] = await Promise.all([
-      accepting.length === 0 ? [] : deps.records.takeLeadIds(accepting.length, receivedAt, deps.leaseMs),
-      deps.records.findExistingMany(refused.map((r) => r.candidate.keys)),
-    ]);
+    // A refused item may repeat a lead accepted while its channel was still valid.
+    const earlier = await deps.records.findExistingMany(refused.map((r) => r.candidate.keys));
     for (const [i, { candidate: c, detail }] of refused.entries()) {
       const existing = earlier[i];
       if (existing === undefined)
@@ -509,12 +506,12 @@ export function createIntake(deps: IntakeDeps) {
     }
 
     const built: { candidate: Candidate; record: IntakeRecord }[] = [];
-    for (const [i, { candidate: c, channel, costPerLead }] of accepting.entries()) {
+    for (const { candidate: c, channel, costPerLead } of accepting) {
       try {
         built.push({
           candidate: c,
           record: buildRecord(
-            leadIds[i] as string,
+            newLeadId(receivedAt.getTime()),
             c.caller,
             c.sender,
             c.submission,
@@ -527,14 +524,17 @@ export function createIntake(deps: IntakeDeps) {
           ),
         });
       } catch (error) {
-        // Its lead id stays unused: an orphan outbox entry the relay deletes.
         const errors = envelopeErrors(error, prefixOf(c.index));
         if (errors === undefined) throw error;
         reject(c.index, errors);
       }
     }
 
-    const outcomes = await deps.records.insertMany(built.map((b) => b.record));
+    const outcomes = await deps.records.insertMany(
+      built.map((b) => b.record),
+      new Date(receivedAt.getTime() + deps.leaseMs),
+      receivedAt,
+    );
     for (const [i, outcome] of outcomes.entries()) {
       const entry = built[i];
       if (entry === undefined) continue;
@@ -558,9 +558,11 @@ export function createIntake(deps: IntakeDeps) {
     );
     for (const record of pendingDuplicates) {
       if (acceptedIds.has(record._id) || !stillPending.has(record._id)) continue;
-      if (await deps.records.claim(record._id, now(), deps.leaseMs)) {
-        acceptedIds.add(record._id);
-        toPublish.push(record);
+      // Taking it over takes its whole entry: every record of that entry is published.
+      for (const claimed of (await deps.records.claim(record._id, now(), deps.leaseMs)) ?? []) {
+        if (acceptedIds.has(claimed._id)) continue;
+        acceptedIds.add(claimed._id);
+        toPublish.push(claimed);
       }
     }
     try {
