@@ -119,7 +119,8 @@ function summary(doc: LeadDoc, duplicateCount: number): Static<typeof LeadSummar
     channel: doc.channel,
     sourceId: doc.sourceId,
     receivedAt: new Date(doc.receivedAt).toISOString(),
-    region: doc.region,
+    // Invalid leads can be stored before normalisation produced a region: render them with none.
+    region: { ...doc.region },
     markers,
     duplicateCount,
   };
