@@ -517,4 +517,34 @@ describe('start-up', () => {
       await conn.close();
     }
   });
+
+  it('gives entries from before the open-lead key theirs once, then never scans the pool again', async () => {
+    const infra = infraAddresses();
+    const dbName = uniqueDb('cleansing_backfill');
+    const conn = await mongoose.createConnection(infra.mongoUrl, { dbName }).asPromise();
+    const leads = conn.collection<{ _id: string; oemId: string; status: string; openKey?: string }>('leads');
+    const start = () =>
+      startService(
+        { ...config, MONGO_DB: dbName, KAFKA_TOPIC_PREFIX: `${uniqueName('bf')}.` },
+        { logger, defaultMetrics: false },
+      );
+    try {
+      await leads.insertOne({ _id: 'legacy-open', oemId: OEM, status: 'open', mobileHash: 'h1' } as never);
+      await leads.insertOne({ _id: 'legacy-closed', oemId: OEM, status: 'closed' });
+      await (await start()).close();
+      expect(await leads.findOne({ _id: 'legacy-open' })).toMatchObject({ openKey: `open:${OEM}:h1` });
+      expect(await leads.findOne({ _id: 'legacy-closed' })).toMatchObject({ openKey: 'lead:legacy-closed' });
+      expect(await conn.collection('migrations').findOne({ _id: 'leads.openKey' as never })).not.toBeNull();
+
+      // Written without a key after the backfill ran (no current version does): the next start-up
+      // no longer looks for such entries.
+      await leads.insertOne({ _id: 'late', oemId: OEM, status: 'closed', openKey: 'lead:late' });
+      await leads.updateOne({ _id: 'late' }, { $unset: { openKey: '' } });
+      await (await start()).close();
+      expect(await leads.findOne({ _id: 'late' })).not.toHaveProperty('openKey');
+    } finally {
+      await conn.dropDatabase();
+      await conn.close();
+    }
+  });
 });

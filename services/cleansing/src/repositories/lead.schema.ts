@@ -1,3 +1,4 @@
+import { isDuplicateKeyError } from '@leadflow/platform/kafka';
 import { Schema, type Connection, type Model } from 'mongoose';
 import type { ChannelL1, ChannelL2, InvalidReason, LeadMarker } from '@leadflow/contracts/common';
 import type { ClosedAs, MatchKey } from '../domain/dedup.js';
@@ -173,6 +174,10 @@ export const closedKeyOf = (leadId: string) => `lead:${leadId}`;
  * customer's key: the former `open_leads` slot guaranteed at most one per customer.
  */
 export async function backfillOpenKeys(connection: Connection): Promise<number> {
+  // Done once per database: the filter cannot use an index on FerretDB, so every start-up of every
+  // instance would otherwise read the whole pool (a million entries: most of a minute).
+  const migrations = connection.collection<{ _id: string; at: Date }>('migrations');
+  if ((await migrations.findOne({ _id: OPEN_KEY_BACKFILL })) !== null) return 0;
   const leads = connection.collection<{ _id: string; oemId: string; status: string; mobileHash?: string }>(
     'leads',
   );
@@ -185,8 +190,17 @@ export async function backfillOpenKeys(connection: Connection): Promise<number> 
     await leads.updateOne({ _id: doc._id, openKey: { $exists: false } }, { $set: { openKey } });
     updated += 1;
   }
+  // Two instances starting at once may both get here; the second insert changes nothing.
+  await migrations
+    .updateOne({ _id: OPEN_KEY_BACKFILL }, { $setOnInsert: { at: new Date() } }, { upsert: true })
+    .catch((error: unknown) => {
+      if (!isDuplicateKeyError(error)) throw error;
+    });
   return updated;
 }
+
+/** The `migrations` record of {@link backfillOpenKeys}. */
+export const OPEN_KEY_BACKFILL = 'leads.openKey';
 
 /** Indexes of earlier versions that the ones above replace (`oemId` first: unusable on FerretDB). */
 export const OBSOLETE_LEAD_INDEXES = [
