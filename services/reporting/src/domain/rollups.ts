@@ -1,6 +1,6 @@
 import type { Counters } from './counters.js';
 import type { Group } from './kpi-report.js';
-import { storageId, type BucketDimension, type BucketKey } from './lead-counting.js';
+import { BucketDimensions, storageId, type BucketDimension, type BucketKey } from './lead-counting.js';
 
 /**
  * Roll-up cubes: the daily buckets summed per view (a set of dimensions) and per period (a day or a
@@ -29,6 +29,16 @@ export const RollupViews = {
 } as const satisfies Record<string, readonly BucketDimension[]>;
 export type RollupView = keyof typeof RollupViews;
 export const RollupViewNames = Object.keys(RollupViews) as RollupView[];
+
+/**
+ * Every dimension: the daily buckets themselves, kept in the day documents only, for the filter
+ * combinations no view holds (e.g. grade × channel). Such a query reads the day documents of its
+ * range, which is slower than a view's month documents but never reads more than a document a day.
+ */
+export const FULL = 'full';
+export type StoredView = RollupView | typeof FULL;
+const dimensionsOf = (view: StoredView): readonly BucketDimension[] =>
+  view === FULL ? BucketDimensions : RollupViews[view];
 
 export type Grain = 'day' | 'month';
 
@@ -94,12 +104,12 @@ export function rollupCell(
   oemId: string,
   grain: Grain,
   period: string,
-  view: RollupView,
+  view: StoredView,
   cell: string,
 ): { id: string; cell: string } {
   return grain === 'day'
     ? { id: rollupId(oemId, grain, period, ALL_VIEWS), cell: `${view}:${cell}` }
-    : { id: rollupId(oemId, grain, period, view), cell };
+    : { id: rollupId(oemId, grain, period, view as RollupView), cell };
 }
 
 /** Adds one bucket's increments to every view's day and month cell (in memory, per batch). */
@@ -108,23 +118,31 @@ export function addToRollups(into: RollupIncrements, key: BucketKey, counters: C
     ['day', key.day],
     ['month', key.day.slice(0, 7)],
   ];
+  const add = (grain: Grain, period: string, view: StoredView, values: string) => {
+    const { id, cell } = rollupCell(key.oemId, grain, period, view, values);
+    let doc = into.get(id);
+    if (doc === undefined) {
+      doc = {
+        oemId: key.oemId,
+        grain,
+        period,
+        view: grain === 'day' ? ALL_VIEWS : (view as RollupView),
+        cells: new Map(),
+      };
+      into.set(id, doc);
+    }
+    let target = doc.cells.get(cell);
+    if (target === undefined) {
+      target = {};
+      doc.cells.set(cell, target);
+    }
+    addInto(target, counters);
+  };
   for (const view of RollupViewNames) {
     const values = cellKey(RollupViews[view].map((dimension) => key[dimension]));
-    for (const [grain, period] of periods) {
-      const { id, cell } = rollupCell(key.oemId, grain, period, view, values);
-      let doc = into.get(id);
-      if (doc === undefined) {
-        doc = { oemId: key.oemId, grain, period, view: grain === 'day' ? ALL_VIEWS : view, cells: new Map() };
-        into.set(id, doc);
-      }
-      let target = doc.cells.get(cell);
-      if (target === undefined) {
-        target = {};
-        doc.cells.set(cell, target);
-      }
-      addInto(target, counters);
-    }
+    for (const [grain, period] of periods) add(grain, period, view, values);
   }
+  add('day', key.day, FULL, cellKey(BucketDimensions.map((dimension) => key[dimension])));
 }
 
 /** The smallest view holding every dimension a query filters or groups by; undefined if none does. */
@@ -174,12 +192,12 @@ export function periodsOf(
 
 /** Whether a cell's values match the query's dimension filters, and the group it falls in. */
 export function cellGroup(
-  view: RollupView,
+  view: StoredView,
   values: readonly string[],
   filters: Partial<Record<BucketDimension, string>>,
   groupBy: readonly BucketDimension[],
 ): Group | undefined {
-  const dims: readonly BucketDimension[] = RollupViews[view];
+  const dims = dimensionsOf(view);
   for (const [dimension, wanted] of Object.entries(filters) as [BucketDimension, string | undefined][]) {
     if (wanted === undefined) continue;
     if (values[dims.indexOf(dimension)] !== wanted) return undefined;

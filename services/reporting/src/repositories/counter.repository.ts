@@ -1,9 +1,8 @@
 import { onlyDuplicateKeys } from '@leadflow/platform/kafka';
-import type { TenantFilter } from '@leadflow/platform/mongo';
 import type { Connection, mongo } from 'mongoose';
 import { addCounters, isCounterName, type Counters } from '../domain/counters.js';
 import { groupKeyOf, type DailyTotals, type Group, type Period } from '../domain/kpi-report.js';
-import { bucketId, storageId, type BucketDimension, type BucketKey } from '../domain/lead-counting.js';
+import { storageId, type BucketDimension, type BucketKey } from '../domain/lead-counting.js';
 import {
   addToRollups,
   cellGroup,
@@ -12,9 +11,10 @@ import {
   rollupCell,
   viewFor,
   type RollupIncrements,
-  type RollupView,
+  FULL,
+  type StoredView,
 } from '../domain/rollups.js';
-import { counterModel, rollupModel, type CounterDoc, type RollupDoc } from './counter.schema.js';
+import { rollupModel, type RollupDoc } from './counter.schema.js';
 
 /** Which buckets a query reads: the tenant, a day range and optional dimension values. */
 export interface CounterFilter {
@@ -34,11 +34,10 @@ export interface BucketIncrement {
 
 export interface CounterRepository {
   /**
-   * Adds a batch's increments: one bulk `$inc` upsert per daily bucket and per roll-up document.
-   * Not idempotent by itself: the projection claims each event once before calling it.
-   * `detail: false` writes the roll-ups only (the benchmark's bulk load).
+   * Adds a batch's increments to the roll-up documents (group-committed with the other batches in
+   * flight). Not idempotent by itself: the projection claims each event once before calling it.
    */
-  applyBatch(increments: Iterable<BucketIncrement>, options?: { detail?: boolean }): Promise<void>;
+  applyBatch(increments: Iterable<BucketIncrement>): Promise<void>;
   /**
    * Totals per day and group. With `period` month or total, whole calendar months of the range may
    * come back as one row dated the month's first day (the caller folds rows by period anyway).
@@ -59,15 +58,6 @@ function countersOf(raw: unknown): Counters {
     if (isCounterName(name) && typeof value === 'number') counters[name] = value;
   }
   return counters;
-}
-
-const DAY_MS = 86_400_000;
-function daysOf(from: string, to: string): string[] {
-  const days: string[] = [];
-  for (let t = Date.parse(`${from}T00:00:00.000Z`); t <= Date.parse(`${to}T00:00:00.000Z`); t += DAY_MS) {
-    days.push(new Date(t).toISOString().slice(0, 10));
-  }
-  return days;
 }
 
 const spanId = (oemId: string) => storageId([oemId, 'span']);
@@ -96,52 +86,25 @@ export async function ensureThenUpdate<T extends mongo.Document & { _id: string 
 }
 
 export function createCounterRepository(connection: Connection): CounterRepository {
-  const model = counterModel(connection);
   const rollups = rollupModel(connection);
-  const details = connection.collection<CounterDoc>(model.collection.collectionName);
   const cubes = connection.collection<RollupDoc>(rollups.collection.collectionName);
 
-  /** The daily buckets, for filter combinations no roll-up view holds. Reads every matching bucket. */
-  async function foldDetail(
-    filter: CounterFilter,
-    groupBy: readonly BucketDimension[],
-    keyOf: (day: string, group: Group) => string,
-  ): Promise<Map<string, { day: string; group: Group; counters: Counters }>> {
-    const query: TenantFilter<CounterDoc> = { oemId: filter.oemId };
-    // Equality on enumerated days rather than a range: FerretDB pushes `$in` down to the index.
-    query.day =
-      filter.fromDay === undefined ? { $lte: filter.toDay } : { $in: daysOf(filter.fromDay, filter.toDay) };
-    for (const [dimension, value] of Object.entries(filter.dimensions ?? {})) {
-      if (value !== undefined) query[dimension] = value;
-    }
-    const totals = new Map<string, { day: string; group: Group; counters: Counters }>();
-    const cursor = model.find(query, { applied: 0 }).lean<CounterDoc>().cursor();
-    for await (const doc of cursor as AsyncIterable<CounterDoc>) {
-      const group: Group = {};
-      for (const dimension of groupBy) group[dimension] = doc[dimension];
-      const key = keyOf(doc.day, group);
-      const entry = totals.get(key);
-      if (entry === undefined) totals.set(key, { day: doc.day, group, counters: countersOf(doc.c) });
-      else entry.counters = addCounters(entry.counters, countersOf(doc.c));
-    }
-    return totals;
-  }
-
-  /** The same from the roll-ups, read by `_id`; undefined when no view holds the query's dimensions. */
+  /**
+   * Totals from the roll-ups, read by `_id`: the smallest view holding the query's dimensions, else
+   * the full daily buckets kept in the day documents.
+   */
   async function foldRollups(
     filter: CounterFilter,
     groupBy: readonly BucketDimension[],
     months: boolean,
     keyOf: (day: string, group: Group) => string,
-  ): Promise<Map<string, { day: string; group: Group; counters: Counters }> | undefined> {
+  ): Promise<Map<string, { day: string; group: Group; counters: Counters }>> {
     const filters = Object.fromEntries(
       Object.entries(filter.dimensions ?? {}).filter(([, value]) => value !== undefined),
     ) as Partial<Record<BucketDimension, string>>;
-    const view: RollupView | undefined = viewFor([
-      ...(Object.keys(filters) as BucketDimension[]),
-      ...groupBy,
-    ]);
-    if (view === undefined) return undefined;
+    const covering = viewFor([...(Object.keys(filters) as BucketDimension[]), ...groupBy]);
+    const view: StoredView = covering ?? FULL;
+    if (covering === undefined) months = false;
     const totals = new Map<string, { day: string; group: Group; counters: Counters }>();
     let from = filter.fromDay;
     if (from === undefined) {
@@ -242,7 +205,6 @@ export function createCounterRepository(connection: Connection): CounterReposito
    * that holds its increments (a failure rejects every batch of that write; they retry).
    */
   interface Pending {
-    details: Map<string, BucketIncrement>;
     cubes: RollupIncrements;
     firstDays: Map<string, string>;
     done: Promise<void>;
@@ -258,7 +220,7 @@ export function createCounterRepository(connection: Connection): CounterReposito
     });
     // Rejections are delivered to the callers; this keeps an unobserved one from crashing the process.
     done.catch(() => undefined);
-    return { details: new Map(), cubes: new Map(), firstDays: new Map(), done, resolve, reject };
+    return { cubes: new Map(), firstDays: new Map(), done, resolve, reject };
   }
   let next = pendingWrite();
   let writing = false;
@@ -267,7 +229,7 @@ export function createCounterRepository(connection: Connection): CounterReposito
     if (writing) return;
     writing = true;
     try {
-      while (next.details.size > 0 || next.cubes.size > 0) {
+      while (next.cubes.size > 0) {
         const write = next;
         next = pendingWrite();
         try {
@@ -283,20 +245,6 @@ export function createCounterRepository(connection: Connection): CounterReposito
   }
 
   async function writeAll(write: Pending): Promise<void> {
-    const detailSkeletons: CounterDoc[] = [];
-    const detailOps: mongo.AnyBulkWriteOperation<CounterDoc>[] = [];
-    for (const [id, { key, counters }] of write.details) {
-      detailSkeletons.push({ _id: id, ...key, c: {} });
-      detailOps.push({
-        updateOne: {
-          filter: { _id: id },
-          update: {
-            $inc: Object.fromEntries(Object.entries(counters).map(([name, value]) => [`c.${name}`, value])),
-          },
-        },
-      });
-    }
-    await ensureThenUpdate(details, detailSkeletons, detailOps);
     // Not atomic across documents: readers may see part of a write for a moment. The OEM's month
     // totals go last, so once they show an event, every other view shows it too.
     const first: RollupIncrements = new Map();
@@ -320,16 +268,15 @@ export function createCounterRepository(connection: Connection): CounterReposito
     months: boolean,
     keyOf: (day: string, group: Group) => string,
   ) {
-    return (await foldRollups(filter, groupBy, months, keyOf)) ?? foldDetail(filter, groupBy, keyOf);
+    return foldRollups(filter, groupBy, months, keyOf);
   }
 
   return {
     async init() {
-      await Promise.all([model.init(), rollups.init()]);
+      await rollups.init();
     },
 
-    applyBatch(increments, options = {}) {
-      const detail = options.detail !== false;
+    applyBatch(increments) {
       let added = false;
       for (const { key, counters } of increments) {
         if (Object.keys(counters).length === 0) continue;
@@ -337,11 +284,6 @@ export function createCounterRepository(connection: Connection): CounterReposito
         addToRollups(next.cubes, key, counters);
         const first = next.firstDays.get(key.oemId);
         if (first === undefined || key.day < first) next.firstDays.set(key.oemId, key.day);
-        if (!detail) continue;
-        const id = bucketId(key);
-        const bucket = next.details.get(id);
-        if (bucket === undefined) next.details.set(id, { key, counters: { ...counters } });
-        else bucket.counters = addCounters(bucket.counters, counters);
       }
       if (!added) return Promise.resolve();
       const flush = next.done;
