@@ -40,8 +40,6 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '200' },
     'latency-seconds': { type: 'string', default: '15' },
     'import-rows': { type: 'string', default: '50000' },
-    /** LEAD_ID_POOL_MAX of the instance under test (0: every request writes its own outbox entries). */
-    'lead-id-pool': { type: 'string', default: '4000' },
   },
 });
 const BATCH_SECONDS = Number(args['batch-seconds']);
@@ -132,7 +130,6 @@ const serviceConfig = {
   MONGO_DB: `bench_ingestion_${suffix}`,
   KAFKA_TOPIC_PREFIX: prefix,
   IMPORT_POLL_MS: '500',
-  LEAD_ID_POOL_MAX: args['lead-id-pool'],
 };
 type ChildMessage =
   | { type: 'ready'; url: string; intakeTopic: string }
