@@ -404,7 +404,7 @@ describe('deliveries', { timeout: 180_000 }, () => {
     // The receiver is up, so one attempt each — unless a loaded machine let an attempt time out or
     // outlive its lease, when the retry is the same delivery; either way the last one delivered.
     for (const item of log.body.items!) {
-      expect(item).toMatchObject({ state: 'delivered', lastStatus: 204 });
+      expect(item, JSON.stringify(item)).toMatchObject({ state: 'delivered', lastStatus: 204 });
       expect(item.attempts).toBeGreaterThanOrEqual(1);
     }
     const detail = await api(

@@ -235,8 +235,10 @@ export function createDeliveryRepository(connection: Connection): DeliveryReposi
     async reschedule(id, at, result) {
       await Promise.all([
         scheduleColl().updateOne({ _id: id }, { $set: { nextAttemptAt: at } }),
+        // Only while pending: a stale attempt (timed out, or past its lease) that reschedules after a
+        // later attempt delivered must not overwrite the delivered entry's status.
         logColl().updateOne(
-          { _id: id },
+          { _id: id, state: 'pending' },
           {
             $set: {
               attempts: result.attempts,
