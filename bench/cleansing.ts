@@ -387,7 +387,7 @@ try {
   const repeatMobiles = Array.from({ length: Math.min(REPEATS, meta.loaded) }, (_, k) =>
     seededMobile(k * step),
   ).filter((m) => !REPEATED_TAIL.test(m));
-  const repeats = await measure(large, 'repeat customers', repeatMobiles);
+  const repeats = await measure(large, 'repeats', repeatMobiles);
 
   const ratio = largeTotal.perSecond / emptyTotal.perSecond;
   const fullPool = meta.loaded >= POOL_TARGET;
