@@ -171,7 +171,6 @@ async function fuzzKafka(opts: {
   prefix: string;
   stack: RunningStack;
   token: string;
-  channelIds: Record<string, string>;
   exits: string[];
 }): Promise<Outcome[]> {
   const kafka = new Kafka({ clientId: 'fuzz', brokers: opts.brokers, logLevel: logLevel.NOTHING });
@@ -210,8 +209,24 @@ async function fuzzKafka(opts: {
   await producer.disconnect();
   log(`kafka: published ${sent.length} hostile messages`);
 
-  // Valid traffic afterwards must still flow through to allocation.
+  // Valid traffic afterwards must still flow through to allocation. On a channel of its own: the HTTP
+  // fuzz ran with an OEM-admin token and may have edited or expired the seeded channels.
+  const channelId = `fuzz-after-${randomUUID().slice(0, 8)}`;
+  const channel = await fetch(`${opts.stack.url('ingestion')}/v1/channels`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${opts.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      id: channelId,
+      l1: 'oem',
+      l2: 'official_site',
+      l3Name: 'fuzz check',
+      costPerLead: 0,
+    }),
+  });
+  if (channel.status !== 201)
+    log(`kafka: creating channel ${channelId}: ${channel.status} ${await channel.text()}`);
   const leadIds: string[] = [];
+  const refusals: string[] = [];
   for (let i = 0; i < 20; i++) {
     const city = DEMO_CITIES[i % DEMO_CITIES.length]!;
     const res = await fetch(`${opts.stack.url('ingestion')}/v1/leads`, {
@@ -219,7 +234,7 @@ async function fuzzKafka(opts: {
       headers: { authorization: `Bearer ${opts.token}`, 'content-type': 'application/json' },
       body: JSON.stringify({
         externalId: `fuzz-after-${randomUUID()}`,
-        channelId: Object.values(opts.channelIds)[0],
+        channelId,
         customer: {
           name: '验证客户',
           mobile: `137${String(10_000_000 + i * 7_919).slice(-8)}`,
@@ -229,9 +244,14 @@ async function fuzzKafka(opts: {
         intent: { model: '森林人', timeframe: '一周内' },
       }),
     });
-    const body = (await res.json()) as { leadId?: string };
+    const text = await res.text();
+    const body = (res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : {}) as {
+      leadId?: string;
+    };
     if (body.leadId) leadIds.push(body.leadId);
+    else refusals.push(`${res.status} ${text.slice(0, 200)}`);
   }
+  if (refusals.length > 0) log(`kafka: ${refusals.length} valid leads refused, first: ${refusals[0]}`);
 
   // Collect what reached the DLQs and the allocations, for up to two minutes.
   const dlqSeen = new Map<string, Set<string>>();
@@ -317,7 +337,7 @@ async function main(): Promise<void> {
       logDir: reportDir,
       onUnexpectedExit: (name, code) => exits.push(`${name} exited ${code}`),
     });
-    const { token, seeded } = await seedDemoOem(stack, 'fuzz');
+    const { token } = await seedDemoOem(stack, 'fuzz');
 
     const outcomes: Outcome[] = [];
     if (args.only !== 'kafka') outcomes.push(...(await fuzzHttp(stack, token, reportDir)));
@@ -328,7 +348,6 @@ async function main(): Promise<void> {
           prefix,
           stack,
           token,
-          channelIds: seeded.channelIds,
           exits,
         })),
       );
