@@ -1,9 +1,11 @@
 import type { Envelope } from '@leadflow/contracts/envelope';
 import type { Kafka, Producer } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { connectMongo } from '../src/mongo/index.js';
 import {
   createConsumer,
   createMemoryProcessedEvents,
+  createMongoProcessedEvents,
   dlqTopicOf,
   ensureTopics,
   KafkaHeaders,
@@ -15,6 +17,7 @@ import {
   collect,
   committedOffsets,
   envelope,
+  mongoUrl,
   silentLogger,
   testKafka,
   unique,
@@ -167,5 +170,29 @@ describe('createConsumer batch mode', () => {
       'every offset committed',
     );
     expect([...new Set(applied)].sort()).toEqual(events.map((e) => e.id).sort());
+  });
+});
+
+describe('createMongoProcessedEvents bulk marks', () => {
+  it('looks many ids up at once and marks many, already marked ones included', async () => {
+    const connection = await connectMongo({
+      url: mongoUrl,
+      dbName: unique('kafka_batch_dedup').replace(/-/g, '_'),
+      logger: silentLogger,
+    });
+    try {
+      const store = createMongoProcessedEvents(connection);
+      const ids = Array.from({ length: 5 }, (_, i) => `event-${i}`);
+      await store.add('g', ids[1] ?? '');
+      expect(await store.hasMany?.('g', ids)).toEqual(new Set([ids[1]]));
+      await store.addMany?.('g', [...ids.slice(0, 3), ids[0] ?? '']);
+      expect(await store.hasMany?.('g', ids)).toEqual(new Set(ids.slice(0, 3)));
+      // Marks are per group.
+      expect(await store.hasMany?.('other', ids)).toEqual(new Set());
+      expect(await store.has('g', ids[2] ?? '')).toBe(true);
+    } finally {
+      await connection.dropDatabase();
+      await connection.close();
+    }
   });
 });

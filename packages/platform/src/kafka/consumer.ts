@@ -491,20 +491,21 @@ export function createConsumer(options: CreateConsumerOptions): EventConsumer {
             fallback: false,
             heartbeat,
           });
+          metrics?.handlerDuration.observe(labels, (performance.now() - startedAt) / 1_000);
+          // Marked only after success, as in per-message mode; a failed mark is a failed chunk (the
+          // per-message fallback re-runs the idempotent handler and marks one by one).
+          if (options.dedup !== undefined) {
+            await addMany(
+              options.dedup,
+              envelopes.map((e) => e.id),
+            );
+          }
         } catch (error) {
           const errorClass = classifyError(error);
           metrics?.failed.inc({ ...labels, error_class: errorClass });
           span.setAttribute('leadflow.batch_failed', true);
           batchLog.warn({ err: error }, 'batch handler failed; handling its messages one at a time');
           return false;
-        }
-        metrics?.handlerDuration.observe(labels, (performance.now() - startedAt) / 1_000);
-        // Marked only after success, as in per-message mode.
-        if (options.dedup !== undefined) {
-          await addMany(
-            options.dedup,
-            envelopes.map((e) => e.id),
-          );
         }
         metrics?.handled.inc(labels, envelopes.length);
         return true;
