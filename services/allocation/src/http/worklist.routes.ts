@@ -86,7 +86,7 @@ function worklistScope(request: Parameters<typeof requirePrincipal>[0], filters:
     ...(filters.queue === undefined ? {} : { queue: filters.queue }),
     ...(filters.channelL1 === undefined ? {} : { 'lead.channel.l1': filters.channelL1 }),
     ...(filters.channelL2 === undefined ? {} : { 'lead.channel.l2': filters.channelL2 }),
-    ...(filters.customerId === undefined ? {} : { 'lead.customerId': filters.customerId }),
+    ...(filters.customerId === undefined ? {} : { customerId: filters.customerId }),
     ...(filters.marker === undefined ? {} : { 'lead.markers': filters.marker }),
     // receivedAt is stored as the ISO string of the event; ISO strings in UTC order like the instants.
     ...(created === undefined ? {} : { 'lead.receivedAt': created }),

@@ -139,7 +139,7 @@ export function createAssignmentRepository(connection: Connection): AssignmentRe
   return {
     async insert(doc) {
       try {
-        await Assignments.create(doc);
+        await Assignments.create({ ...doc, customerId: doc.lead.customerId });
         return 'inserted';
       } catch (error) {
         if (isDuplicateKeyError(error)) return 'exists';
@@ -160,7 +160,7 @@ export function createAssignmentRepository(connection: Connection): AssignmentRe
 
     findCurrentOfCustomers: (scope, customerIds) =>
       Assignments.find({
-        'lead.customerId': { $in: [...customerIds] },
+        customerId: { $in: [...customerIds] },
         status: { $in: [...CurrentStatuses] },
         ...scopeQuery(scope),
       })
@@ -187,7 +187,7 @@ export function createAssignmentRepository(connection: Connection): AssignmentRe
     findPreviousOfCustomer: (oemId, customerId, leadId) =>
       Assignments.findOne({
         oemId,
-        'lead.customerId': customerId,
+        customerId,
         leadId: { $ne: leadId },
         agentId: { $exists: true },
       })

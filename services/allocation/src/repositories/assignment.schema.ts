@@ -80,6 +80,11 @@ export interface AssignmentDoc {
   reasons: string[];
   origin: AttemptOrigin;
   lead: LeadFacts;
+  /**
+   * `lead.customerId` again, top-level: FerretDB uses an index only for top-level equality, and the
+   * continuity and 撞单 lookups by customer run on every allocation. Written by the repository.
+   */
+  customerId?: string;
   excludedDealerIds: string[];
   acceptBy?: Date;
   /** Immutable: when the lead was offered to this dealer. */
@@ -184,6 +189,7 @@ export const AssignmentMongoSchema = new Schema<AssignmentDoc>(
       required: true,
     },
     lead: { type: LeadFactsSchema, required: true },
+    customerId: String,
     excludedDealerIds: { type: [String], default: [] },
     acceptBy: Date,
     allocatedAt: { type: Date, required: true },
@@ -212,20 +218,22 @@ export const AssignmentMongoSchema = new Schema<AssignmentDoc>(
   },
   { collection: 'assignments', versionKey: false },
 );
+// Each index leads with its most selective field: FerretDB (SQLite) uses an index only through its
+// first field, so { oemId, … } first would mean every OEM-scoped query reads the whole OEM.
 // The latest attempt of a lead (consumers, OEM reads): { oemId, leadId } sorted by attempt desc.
-AssignmentMongoSchema.index({ oemId: 1, leadId: 1, attempt: -1 });
+AssignmentMongoSchema.index({ leadId: 1, oemId: 1, attempt: -1 });
 // A dealer's own latest attempt of a lead (accept, decline, transfer, GET /v1/assignments/{leadId}).
-AssignmentMongoSchema.index({ oemId: 1, dealerId: 1, leadId: 1, attempt: -1 });
+AssignmentMongoSchema.index({ leadId: 1, dealerId: 1, oemId: 1, attempt: -1 });
 // Work lists: a dealer's current leads by status, newest or oldest assignment first.
-AssignmentMongoSchema.index({ oemId: 1, dealerId: 1, status: 1, assignedAt: -1 });
+AssignmentMongoSchema.index({ dealerId: 1, oemId: 1, status: 1, assignedAt: -1 });
 // An agent's own work list.
-AssignmentMongoSchema.index({ oemId: 1, dealerId: 1, agentId: 1, status: 1, assignedAt: -1 });
+AssignmentMongoSchema.index({ agentId: 1, dealerId: 1, oemId: 1, status: 1, assignedAt: -1 });
 // Continuity: the last assignment of a returning customer.
-AssignmentMongoSchema.index({ oemId: 1, 'lead.customerId': 1, allocatedAt: -1 });
+AssignmentMongoSchema.index({ customerId: 1, oemId: 1, allocatedAt: -1 });
 // Work lists sorted by the lead's creation time (建档时间).
-AssignmentMongoSchema.index({ oemId: 1, dealerId: 1, status: 1, 'lead.receivedAt': -1 });
+AssignmentMongoSchema.index({ dealerId: 1, oemId: 1, status: 1, 'lead.receivedAt': -1 });
 // Collisions (撞单): a customer's current leads inside one dealer.
-AssignmentMongoSchema.index({ oemId: 1, dealerId: 1, 'lead.customerId': 1, status: 1 });
+AssignmentMongoSchema.index({ customerId: 1, dealerId: 1, oemId: 1, status: 1 });
 // The pool sweep: leads whose agent did not follow up in time.
 AssignmentMongoSchema.index({ returnToPoolAt: 1 });
 // The sweep: offers whose accept deadline passed.

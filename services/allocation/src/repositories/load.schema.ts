@@ -82,4 +82,4 @@ export const GrabSlotMongoSchema = new Schema<GrabSlotDoc>(
   { collection: 'grab_slots', versionKey: false },
 );
 // Grabs look up their own slot; the team view and the pool count an agent-day's slots.
-GrabSlotMongoSchema.index({ oemId: 1, day: 1, agentId: 1, op: 1 });
+GrabSlotMongoSchema.index({ agentId: 1, day: 1, oemId: 1, op: 1 });
