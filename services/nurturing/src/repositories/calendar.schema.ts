@@ -29,7 +29,7 @@ export const CalendarSchema = new Schema<CalendarDoc>(
 );
 
 // The lookup by dealer is on _id; this serves listing an OEM's calendars.
-CalendarSchema.index({ oemId: 1, dealerId: 1 }, { name: 'oem_dealer' });
+CalendarSchema.index({ dealerId: 1, oemId: 1 }, { name: 'dealer_oem' });
 
 export function calendarModel(connection: Connection): Model<CalendarDoc> {
   return connection.models.Calendar ?? connection.model<CalendarDoc>('Calendar', CalendarSchema);

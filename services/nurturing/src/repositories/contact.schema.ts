@@ -49,7 +49,7 @@ export const ContactSchema = new Schema<ContactDoc>(
 );
 
 // Opting a customer out applies to all of their leads: updateMany by customer within the OEM.
-ContactSchema.index({ oemId: 1, customerId: 1 }, { name: 'oem_customer' });
+ContactSchema.index({ customerId: 1, oemId: 1 }, { name: 'customer_oem' });
 
 export function contactModel(connection: Connection): Model<ContactDoc> {
   return connection.models.Contact ?? connection.model<ContactDoc>('Contact', ContactSchema);

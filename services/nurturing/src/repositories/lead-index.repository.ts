@@ -39,7 +39,7 @@ const LeadIndexSchema = new Schema<LeadIndexDoc>(
 );
 
 // The scheduled transfers: a dealer's leads in one queue.
-LeadIndexSchema.index({ oemId: 1, dealerId: 1, queue: 1 }, { name: 'oem_dealer_queue' });
+LeadIndexSchema.index({ dealerId: 1, queue: 1, oemId: 1 }, { name: 'dealer_queue_oem' });
 
 function leadIndexModel(connection: Connection): Model<LeadIndexDoc> {
   return connection.models.LeadIndex ?? connection.model<LeadIndexDoc>('LeadIndex', LeadIndexSchema);

@@ -57,7 +57,7 @@ export const MessageSchema = new Schema<MessageDoc>(
 );
 
 // A lead's messages, newest first (support view, tests).
-MessageSchema.index({ oemId: 1, leadId: 1, createdAt: -1 }, { name: 'oem_lead_created' });
+MessageSchema.index({ leadId: 1, oemId: 1, createdAt: -1 }, { name: 'lead_oem_created' });
 
 /** Per-customer marketing counter for one frequency window: `_id` = `${oemId}:${customerId}:${window}`. */
 export interface FrequencyDoc {

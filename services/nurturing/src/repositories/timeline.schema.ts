@@ -48,7 +48,7 @@ export const TimelineSchema = new Schema<TimelineDoc>(
 );
 
 // GET /v1/leads/{leadId}/timeline: one lead of one tenant, in time order.
-TimelineSchema.index({ oemId: 1, leadId: 1, at: 1 }, { name: 'oem_lead_at' });
+TimelineSchema.index({ leadId: 1, oemId: 1, at: 1 }, { name: 'lead_oem_at' });
 
 export function timelineModel(connection: Connection): Model<TimelineDoc> {
   return connection.models.Timeline ?? connection.model<TimelineDoc>('Timeline', TimelineSchema);

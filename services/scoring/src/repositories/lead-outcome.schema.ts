@@ -57,9 +57,9 @@ export const LeadOutcomeSchema = new Schema<LeadOutcomeDoc>(
 
 // Each serves the count of one prior level for a lead's cell over the learning window (the score's
 // read), and the per-level listing of GET /v1/conversion-priors.
-LeadOutcomeSchema.index({ oemId: 1, channelKey: 1, outcome: 1, month: 1 });
-LeadOutcomeSchema.index({ oemId: 1, modelKey: 1, outcome: 1, month: 1 });
-LeadOutcomeSchema.index({ oemId: 1, regionKey: 1, outcome: 1, month: 1 });
+LeadOutcomeSchema.index({ channelKey: 1, oemId: 1, outcome: 1, month: 1 });
+LeadOutcomeSchema.index({ modelKey: 1, oemId: 1, outcome: 1, month: 1 });
+LeadOutcomeSchema.index({ regionKey: 1, oemId: 1, outcome: 1, month: 1 });
 
 export function leadOutcomeModel(connection: Connection): Model<LeadOutcomeDoc> {
   return connection.model<LeadOutcomeDoc>('LeadOutcome', LeadOutcomeSchema);

@@ -54,7 +54,7 @@ export const ScoreRecordSchema = new Schema<ScoreRecordDoc>(
 );
 
 // Serves the grade history of one lead, oldest first.
-ScoreRecordSchema.index({ oemId: 1, leadId: 1, sequence: 1 });
+ScoreRecordSchema.index({ leadId: 1, oemId: 1, sequence: 1 });
 
 export function scoreRecordModel(connection: Connection): Model<ScoreRecordDoc> {
   return connection.model<ScoreRecordDoc>('ScoreRecord', ScoreRecordSchema);
