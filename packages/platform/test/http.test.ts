@@ -128,7 +128,9 @@ beforeAll(async () => {
         response: { 200: Type.String(), 422: ProblemSchema },
       },
     },
-    (_request, reply) => reply.type('text/csv').send('a,b\n'),
+    async (_request, reply) => {
+      await reply.type('text/csv').send('a,b\n');
+    },
   );
   app.get('/whoami', (request) => ({ sub: request.principal?.sub }));
   app.get('/boom', () => {
