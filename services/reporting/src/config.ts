@@ -27,6 +27,8 @@ export const ConfigSchema = Type.Composite([
     CONSUMER_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 6 }),
     /** How often a wallboard stream re-reads today's counters. */
     WALLBOARD_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000 }),
+    /** Heartbeat of the counting journal; a process silent for 3 beats is taken as dead and its counting completed. */
+    COUNTING_HEARTBEAT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000 }),
   }),
 ]);
 

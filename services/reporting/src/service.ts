@@ -7,10 +7,11 @@ import { createMetrics } from '@leadflow/platform/metrics';
 import { connectMongo, pingMongo } from '@leadflow/platform/mongo';
 import { buildApp, SERVICE_NAME, SERVICE_VERSION } from './app.js';
 import type { Config } from './config.js';
-import { createLeadEventsConsumer } from './consumers/lead-events.consumer.js';
+import { createLeadEventsConsumer, recoverCounting } from './consumers/lead-events.consumer.js';
 import { ConsumedTopicIds } from './domain/lead-events.js';
 import { createClaimRepository } from './repositories/claim.repository.js';
 import { createCounterRepository } from './repositories/counter.repository.js';
+import { createJournalRepository } from './repositories/journal.repository.js';
 import { createEventRepository } from './repositories/event.repository.js';
 import { createLeadRepository } from './repositories/lead.repository.js';
 
@@ -33,7 +34,7 @@ export async function startService(
   const metrics = createMetrics({ service: SERVICE_NAME, defaultMetrics: config.NODE_ENV !== 'test' });
   // Shutdown order: stop consuming, drain HTTP, then Kafka admin, then Mongo. Resources register as
   // they open, so a failed start closes exactly what was opened.
-  const ShutdownOrder = ['consumer', 'http', 'kafka-admin', 'mongo'] as const;
+  const ShutdownOrder = ['consumer', 'counting-recovery', 'http', 'kafka-admin', 'mongo'] as const;
   const closers = new Map<(typeof ShutdownOrder)[number], () => Promise<void>>();
   const closeAll = async () => {
     for (const name of ShutdownOrder) {
@@ -52,9 +53,32 @@ export async function startService(
     closers.set('mongo', () => connection.close());
     const events = createEventRepository(connection);
     const leads = createLeadRepository(connection);
-    const counters = createCounterRepository(connection);
+    const journal = createJournalRepository(connection);
+    const counters = createCounterRepository(connection, journal, (error, attempt) =>
+      logger.warn({ err: error, attempt }, 'counter write failed; retrying it (it is journalled)'),
+    );
     const claims = createClaimRepository(connection);
-    await Promise.all([events.init(), leads.init(), counters.init(), claims.init()]);
+    await Promise.all([events.init(), leads.init(), counters.init(), claims.init(), journal.init()]);
+
+    // Heartbeat, and the recovery of counting left half-done by a process that died (kill -9, OOM):
+    // a process whose heartbeat is 3 beats old is dead; a journal 5 minutes old is stuck.
+    const beatMs = config.COUNTING_HEARTBEAT_MS;
+    const recovery = { staleMs: beatMs * 3, abandonMs: 300_000 };
+    const recover = async () => {
+      try {
+        await journal.heartbeat();
+        const recovered = await recoverCounting({ counters, claims, journal }, recovery);
+        if (recovered > 0) logger.warn({ recovered }, 'completed the counting of a process that died');
+      } catch (error) {
+        logger.warn({ err: error }, 'counting recovery failed; trying again at the next beat');
+      }
+    };
+    const beat = setInterval(() => void recover(), beatMs);
+    beat.unref();
+    closers.set('counting-recovery', () => {
+      clearInterval(beat);
+      return Promise.resolve();
+    });
 
     const kafka = createKafka({
       brokers: [...config.KAFKA_BROKERS],
@@ -79,6 +103,7 @@ export async function startService(
       leads,
       counters,
       claims,
+      journal,
       dedup: createMongoProcessedEvents(connection),
       timeZone: config.REPORTING_TIME_ZONE,
     });

@@ -27,6 +27,7 @@ import type { ClaimRepository } from '../repositories/claim.repository.js';
 import type { CounterRepository } from '../repositories/counter.repository.js';
 import type { EventDoc } from '../repositories/event.schema.js';
 import type { EventRepository } from '../repositories/event.repository.js';
+import type { JournalRepository } from '../repositories/journal.repository.js';
 import type { LeadRepository, LeadSnapshot } from '../repositories/lead.repository.js';
 import { pendingEventOf, type PendingEvent } from '../repositories/lead.schema.js';
 
@@ -35,6 +36,8 @@ export interface ProjectionDeps {
   leads: LeadRepository;
   counters: CounterRepository;
   claims: ClaimRepository;
+  /** Makes counting survive a crash between the claim and the counter write (journal.repository.ts). */
+  journal?: JournalRepository;
   timeZone: string;
 }
 
@@ -172,21 +175,29 @@ export function createLeadEventsBatchHandler(deps: ProjectionDeps) {
     }
     if (countable.length === 0) return;
 
-    const claimed = await deps.claims.claim(countable);
-    const buckets = new Map<string, { key: BucketKey; counters: Counters }>();
-    for (const item of countable) {
-      if (!claimed.has(item.id) || item.key === undefined) continue;
-      const id = bucketId(item.key);
-      const bucket = buckets.get(id);
-      if (bucket === undefined) buckets.set(id, { key: item.key, counters: { ...item.counters } });
-      else bucket.counters = addCounters(bucket.counters, item.counters);
-    }
+    // The journal first, then the claims that name it: a crash after the claims leaves a journal from
+    // which a live process counts the claimed events (recoverCounting).
+    const journalled = countable.flatMap((item) =>
+      item.key === undefined ? [] : [{ id: item.id, key: item.key, counters: item.counters }],
+    );
+    const batchJournal =
+      deps.journal === undefined || journalled.length === 0
+        ? undefined
+        : await deps.journal.openBatch(journalled);
+    const claimed = await deps.claims.claim(countable, batchJournal);
+    const buckets = bucketsOf(journalled.filter((item) => claimed.has(item.id)));
     try {
-      await deps.counters.applyBatch(buckets.values());
+      if (buckets.size > 0) await deps.counters.applyBatch(buckets.values(), batchJournal);
+      else if (batchJournal !== undefined) await deps.journal?.closeBatches([batchJournal]);
     } catch (error) {
-      await deps.claims.release([...claimed]).catch((releaseError: unknown) => {
+      // Nothing of this batch was written (a started write completes on its own): give the claims back.
+      try {
+        await deps.claims.release([...claimed]);
+        if (batchJournal !== undefined) await deps.journal?.closeBatches([batchJournal]);
+      } catch (releaseError) {
+        // The journal stays: the claims are counted from it once it is old enough to be recovered.
         ctx.logger.error({ err: releaseError }, 'could not release claims after a failed increment');
-      });
+      }
       throw error;
     }
     // Only after the increments landed: a failure before this leaves the events pending, and their
@@ -204,6 +215,47 @@ export function createLeadEventsBatchHandler(deps: ProjectionDeps) {
     }
     await deps.leads.settleMany([...byLead.values()]);
   };
+}
+
+/** Increments summed per daily bucket. */
+function bucketsOf(
+  items: readonly { key: BucketKey; counters: Counters }[],
+): Map<string, { key: BucketKey; counters: Counters }> {
+  const buckets = new Map<string, { key: BucketKey; counters: Counters }>();
+  for (const item of items) {
+    const id = bucketId(item.key);
+    const bucket = buckets.get(id);
+    if (bucket === undefined) buckets.set(id, { key: item.key, counters: { ...item.counters } });
+    else bucket.counters = addCounters(bucket.counters, item.counters);
+  }
+  return buckets;
+}
+
+/**
+ * Completes the counting of processes that died mid-way (journal.repository.ts): their counter writes
+ * are applied again (marked documents skipped), then each of their batches that no write carried has
+ * the events it claimed counted. Returns how many journals it recovered.
+ */
+export async function recoverCounting(
+  deps: Pick<ProjectionDeps, 'counters' | 'claims' | 'journal'>,
+  options: { staleMs: number; abandonMs: number },
+): Promise<number> {
+  const { journal } = deps;
+  if (journal === undefined) return 0;
+  let recovered = await deps.counters.recoverWrites(options.staleMs, options.abandonMs);
+  const { batches } = await journal.orphans(options.staleMs, options.abandonMs);
+  for (const batch of batches) {
+    if (!(await journal.adopt(batch.id, batch.owner))) continue;
+    const claimed = await deps.claims.claimedBy(
+      batch.id,
+      batch.items.map((item) => item.id),
+    );
+    const buckets = bucketsOf(batch.items.filter((item) => claimed.has(item.id)));
+    if (buckets.size > 0) await deps.counters.applyBatch(buckets.values(), batch.id);
+    else await journal.closeBatches([batch.id]);
+    recovered += 1;
+  }
+  return recovered;
 }
 
 export interface LeadEventsConsumerOptions extends ProjectionDeps {

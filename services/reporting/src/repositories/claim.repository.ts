@@ -6,6 +6,8 @@ interface ClaimDoc {
   _id: string;
   oemId: string;
   at: Date;
+  /** The batch journal written before the claim (see journal.repository.ts). */
+  journal?: string;
 }
 
 /**
@@ -16,7 +18,9 @@ interface ClaimDoc {
  */
 export interface ClaimRepository {
   /** Claims `events`; returns the ids this call claimed (the others were claimed before). */
-  claim(events: readonly { id: string; oemId: string }[]): Promise<Set<string>>;
+  claim(events: readonly { id: string; oemId: string }[], journal?: string): Promise<Set<string>>;
+  /** Of `ids`, the ones claimed under `journal` (recovery of a batch whose process died). */
+  claimedBy(journal: string, ids: readonly string[]): Promise<Set<string>>;
   /** Gives claims back after the batch's increments failed, so the retry counts them. */
   release(ids: readonly string[]): Promise<void>;
   init(): Promise<void>;
@@ -29,13 +33,18 @@ export function createClaimRepository(connection: Connection, name = 'counted_ev
       // Nothing but `_id`; the collection is created by the first insert.
     },
 
-    async claim(events) {
+    async claim(events, journal) {
       const unique = [...new Map(events.map((e) => [e.id, e])).values()];
       if (unique.length === 0) return new Set();
       const at = new Date();
       try {
         await collection().insertMany(
-          unique.map((e) => ({ _id: e.id, oemId: e.oemId, at })),
+          unique.map((e) => ({
+            _id: e.id,
+            oemId: e.oemId,
+            at,
+            ...(journal === undefined ? {} : { journal }),
+          })),
           { ordered: false },
         );
         return new Set(unique.map((e) => e.id));
@@ -46,6 +55,19 @@ export function createClaimRepository(connection: Connection, name = 'counted_ev
         );
         return new Set(unique.map((e) => e.id).filter((id) => !lost.has(id)));
       }
+    },
+
+    async claimedBy(journal, ids) {
+      const unique = [...new Set(ids)];
+      const mine = new Set<string>();
+      // At most 500 ids per `$in`: the patched FerretDB pushes larger lists down to no index.
+      for (let i = 0; i < unique.length; i += 500) {
+        const docs = await collection()
+          .find({ _id: { $in: unique.slice(i, i + 500) } }, { projection: { journal: 1 } })
+          .toArray();
+        for (const doc of docs) if (doc.journal === journal) mine.add(doc._id);
+      }
+      return mine;
     },
 
     async release(ids) {

@@ -11,10 +11,14 @@ import {
   rollupCell,
   viewFor,
   type RollupIncrements,
+  type ALL_VIEWS,
   FULL,
+  type Grain,
+  type RollupView,
   type StoredView,
 } from '../domain/rollups.js';
 import { rollupModel, type RollupDoc } from './counter.schema.js';
+import type { JournalRepository } from './journal.repository.js';
 
 /** Which buckets a query reads: the tenant, a day range and optional dimension values. */
 export interface CounterFilter {
@@ -37,7 +41,9 @@ export interface CounterRepository {
    * Adds a batch's increments to the roll-up documents (group-committed with the other batches in
    * flight). Not idempotent by itself: the projection claims each event once before calling it.
    */
-  applyBatch(increments: Iterable<BucketIncrement>): Promise<void>;
+  applyBatch(increments: Iterable<BucketIncrement>, batchJournal?: string): Promise<void>;
+  /** Re-applies the counter writes of processes that died mid-write (see journal.repository.ts). */
+  recoverWrites(staleMs: number, abandonMs: number): Promise<number>;
   /**
    * Totals per day and group. With `period` month or total, whole calendar months of the range may
    * come back as one row dated the month's first day (the caller folds rows by period anyway).
@@ -85,7 +91,35 @@ export async function ensureThenUpdate<T extends mongo.Document & { _id: string 
   if (updates.length > 0) await collection.bulkWrite(updates, { ordered: false });
 }
 
-export function createCounterRepository(connection: Connection): CounterRepository {
+type SerialisedIncrements = [
+  string,
+  { oemId: string; grain: Grain; period: string; view: string; cells: [string, Counters][] },
+][];
+
+function serialise(cubes: RollupIncrements, firstDays: Map<string, string>): string {
+  const docs: SerialisedIncrements = [...cubes].map(([id, doc]) => [
+    id,
+    { oemId: doc.oemId, grain: doc.grain, period: doc.period, view: doc.view, cells: [...doc.cells] },
+  ]);
+  return JSON.stringify({ docs, firstDays: [...firstDays] });
+}
+
+function deserialise(body: string): { cubes: RollupIncrements; firstDays: Map<string, string> } {
+  const parsed = JSON.parse(body) as { docs: SerialisedIncrements; firstDays: [string, string][] };
+  const cubes: RollupIncrements = new Map(
+    parsed.docs.map(([id, doc]) => [
+      id,
+      { ...doc, view: doc.view as RollupView | typeof ALL_VIEWS, cells: new Map(doc.cells) },
+    ]),
+  );
+  return { cubes, firstDays: new Map(parsed.firstDays) };
+}
+
+export function createCounterRepository(
+  connection: Connection,
+  journal?: JournalRepository,
+  writeRetryListener?: (error: unknown, attempt: number) => void,
+): CounterRepository {
   const rollups = rollupModel(connection);
   const cubes = connection.collection<RollupDoc>(rollups.collection.collectionName);
 
@@ -146,7 +180,7 @@ export function createCounterRepository(connection: Connection): CounterReposito
    * memory, then one conditional update per document (`{ _id, v }`); a document written by someone
    * else meanwhile (its `v` moved) is read and merged again.
    */
-  async function writeRollups(increments: RollupIncrements): Promise<void> {
+  async function writeRollups(increments: RollupIncrements, mark?: string): Promise<void> {
     let pending = [...increments.keys()];
     for (let attempt = 1; pending.length > 0; attempt += 1) {
       if (attempt > 5) throw new Error(`roll-up documents kept changing under the write: ${pending.length}`);
@@ -155,12 +189,19 @@ export function createCounterRepository(connection: Connection): CounterReposito
         const docs = await cubes.find({ _id: { $in: pending.slice(i, i + ID_CHUNK) } }).toArray();
         for (const doc of docs) current.set(doc._id, doc);
       }
+      // A document keeps the marks of writes whose journals still exist (a recovery may re-apply them).
+      const seen = [...current.values()].flatMap((doc) => doc.applied ?? []);
+      const live =
+        mark === undefined || journal === undefined ? new Set<string>() : await journal.liveWrites(seen);
       const missing: RollupDoc[] = [];
       const results = await Promise.all(
         pending.map(async (id) => {
           const inc = increments.get(id);
           if (inc === undefined) return true;
           const doc = current.get(id);
+          if (mark !== undefined && doc?.applied?.includes(mark) === true) return true;
+          const applied =
+            mark === undefined ? [] : [...(doc?.applied ?? []).filter((m) => live.has(m)), mark];
           const cells = JSON.parse(doc?.body ?? '{}') as Record<string, Counters>;
           for (const [cell, counters] of inc.cells) cells[cell] = addCounters(cells[cell] ?? {}, counters);
           const body = JSON.stringify(cells);
@@ -173,11 +214,15 @@ export function createCounterRepository(connection: Connection): CounterReposito
               view: inc.view,
               body,
               v: 1,
+              applied,
             });
             return true;
           }
           const version = doc.v ?? 0;
-          const result = await cubes.updateOne({ _id: id, v: version }, { $set: { body, v: version + 1 } });
+          const result = await cubes.updateOne(
+            { _id: id, v: version },
+            { $set: { body, v: version + 1, applied } },
+          );
           return result.matchedCount === 1;
         }),
       );
@@ -207,6 +252,8 @@ export function createCounterRepository(connection: Connection): CounterReposito
   interface Pending {
     cubes: RollupIncrements;
     firstDays: Map<string, string>;
+    /** The batch journals whose increments this write carries. */
+    batches: string[];
     done: Promise<void>;
     resolve: () => void;
     reject: (error: unknown) => void;
@@ -220,7 +267,7 @@ export function createCounterRepository(connection: Connection): CounterReposito
     });
     // Rejections are delivered to the callers; this keeps an unobserved one from crashing the process.
     done.catch(() => undefined);
-    return { cubes: new Map(), firstDays: new Map(), done, resolve, reject };
+    return { cubes: new Map(), firstDays: new Map(), batches: [], done, resolve, reject };
   }
   let next = pendingWrite();
   let writing = false;
@@ -244,15 +291,36 @@ export function createCounterRepository(connection: Connection): CounterReposito
     }
   }
 
-  async function writeAll(write: Pending): Promise<void> {
+  async function writeAll(write: Pick<Pending, 'cubes' | 'firstDays' | 'batches'>): Promise<void> {
+    // Journalled first, so a process killed anywhere below is completed by a live one.
+    if (journal === undefined) return applyWrite(write, undefined);
+    const mark = await journal.openWrite(write.batches, serialise(write.cubes, write.firstDays));
+    // From here the write must complete: a part of it may have landed, so giving up (and letting the
+    // batches count again) would count that part twice. Marked documents are skipped on each retry.
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await applyWrite(write, mark);
+        await journal.closeWrite(mark, write.batches);
+        return;
+      } catch (error) {
+        if (attempt === 1 || attempt % 20 === 0) writeRetryListener?.(error, attempt);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(200 * attempt, 5_000)));
+      }
+    }
+  }
+
+  async function applyWrite(
+    write: Pick<Pending, 'cubes' | 'firstDays'>,
+    mark: string | undefined,
+  ): Promise<void> {
     // Not atomic across documents: readers may see part of a write for a moment. The OEM's month
     // totals go last, so once they show an event, every other view shows it too.
     const first: RollupIncrements = new Map();
     const last: RollupIncrements = new Map();
     for (const [id, doc] of write.cubes)
       (doc.view === 't' && doc.grain === 'month' ? last : first).set(id, doc);
-    await writeRollups(first);
-    await writeRollups(last);
+    await writeRollups(first, mark);
+    await writeRollups(last, mark);
     const spans: mongo.AnyBulkWriteOperation<RollupDoc>[] = [];
     const spanSkeletons: RollupDoc[] = [];
     for (const [oemId, firstDay] of write.firstDays) {
@@ -276,7 +344,22 @@ export function createCounterRepository(connection: Connection): CounterReposito
       await rollups.init();
     },
 
-    applyBatch(increments) {
+    async recoverWrites(staleMs, abandonMs) {
+      if (journal === undefined) return 0;
+      const { writes } = await journal.orphans(staleMs, abandonMs);
+      let recovered = 0;
+      for (const write of writes) {
+        if (!(await journal.adopt(write.id, write.owner))) continue;
+        // Documents that carry the write's mark are skipped: each increment lands exactly once.
+        await applyWrite(deserialise(write.body), write.id);
+        await journal.closeWrite(write.id, write.batches);
+        recovered += 1;
+      }
+      return recovered;
+    },
+
+    applyBatch(increments, batchJournal) {
+      if (batchJournal !== undefined) next.batches.push(batchJournal);
       let added = false;
       for (const { key, counters } of increments) {
         if (Object.keys(counters).length === 0) continue;

@@ -24,6 +24,8 @@ export interface RollupDoc {
   body?: string;
   v?: number;
   firstDay?: string;
+  /** Ids of the write journals applied to this document whose journals still exist. */
+  applied?: string[];
 }
 
 const RollupSchema = new Schema<RollupDoc>(
@@ -36,6 +38,7 @@ const RollupSchema = new Schema<RollupDoc>(
     body: String,
     v: Number,
     firstDay: String,
+    applied: [String],
   },
   // Read by `_id` only: no secondary index to maintain on every write.
   { collection: 'counter_rollups', versionKey: false, minimize: false },
