@@ -13,6 +13,7 @@ import {
   DimensionFilters,
   dimensionsFor,
   errors,
+  ExportProduces,
   ExportQuery,
   invalid,
   list,
@@ -107,6 +108,7 @@ export function kpiRoutes(app: HttpApp, deps: KpiRoutesDeps): void {
           ...DimensionFilters,
           ...ExportQuery,
         }),
+        produces: ExportProduces,
         response: {
           200: Type.Object({
             from: Day,

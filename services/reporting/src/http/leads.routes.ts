@@ -6,7 +6,7 @@ import type { EventRepository } from '../repositories/event.repository.js';
 import { literalUnion } from '@leadflow/contracts/common';
 import type { ReportTable } from '../domain/reports.js';
 import { LeadSorts, type LeadListFilter, type LeadRepository } from '../repositories/lead.repository.js';
-import { ExportQuery, sendExport } from './query.js';
+import { ExportProduces, ExportQuery, sendExport } from './query.js';
 import { ReportReaderRoles } from './access.js';
 import { LeadView, TimelineEntry, toLeadView, toTimelineEntry } from './views.js';
 
@@ -142,6 +142,7 @@ export function leadRoutes(app: HttpApp, deps: LeadRoutesDeps): void {
           }),
           ...ExportQuery,
         }),
+        produces: ExportProduces,
         response: {
           200: Type.Object({
             items: Type.Array(LeadView),

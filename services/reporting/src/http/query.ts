@@ -36,6 +36,12 @@ export const ExportQuery = {
   lang: literalUnion(Languages, { default: 'en', description: 'Language of export headers.' }),
 };
 export const errors = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema };
+/** What a route with {@link ExportQuery} answers: JSON by default, the file for `format=csv|xlsx`. */
+export const ExportProduces = [
+  'application/json',
+  'text/csv',
+  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+];
 
 const GroupByAliases: Record<string, BucketDimension> = {
   dealer: 'dealerId',
