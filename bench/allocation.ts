@@ -14,7 +14,7 @@
  * Prints figures and their ratio to the target, writes bench/results/allocation.json, drops its
  * database (unless `--keep`). Never asserts. Bounded by `--timeout-seconds` for the real path.
  *
- *   node --import tsx bench/allocation.ts [--dealers 500] [--staff 10000] [--pure-seconds 5]
+ *   node --import tsx bench/allocation.ts [--dealers 500] [--staff 10000] [--pure-seconds 5] [--commands]
  *                                         [--leads 3000] [--warmup 100] [--timeout-seconds 120] [--keep]
  */
 import { randomUUID } from 'node:crypto';
@@ -39,6 +39,7 @@ import { authHeaders } from '@leadflow/testkit/tokens';
 import { Kafka, logLevel } from 'kafkajs';
 import mongoose from 'mongoose';
 import { machine, pool, round, summarise, table, writeResults } from './lib/stats.js';
+import { monitorMongoCommands, monitoredUrl } from './lib/mongo-commands.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -49,6 +50,8 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '100' },
     'timeout-seconds': { type: 'string', default: '120' },
     keep: { type: 'boolean', default: false },
+    /** Print the database commands the real path ran, by filter shape, with their time. */
+    commands: { type: 'boolean', default: false },
   },
 });
 const DEALERS = Number(args.dealers);
@@ -62,6 +65,7 @@ const TARGET = 2_000;
 const log = (msg: string) => process.stderr.write(`[bench:allocation] ${msg}\n`);
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:19092').split(',');
 const mongoUrl = process.env.MONGO_URL ?? 'mongodb://127.0.0.1:37017';
+const serviceMongoUrl = args.commands === true ? monitoredUrl(mongoUrl) : mongoUrl;
 const suffix = randomUUID().slice(0, 8);
 const prefix = `bench-al-${suffix}.`;
 const oemId = `bench-oem-${suffix}`;
@@ -274,7 +278,7 @@ const service = await startService(
     NODE_ENV: 'test',
     LOG_LEVEL: 'warn',
     KAFKA_BROKERS: brokers.join(','),
-    MONGO_URL: mongoUrl,
+    MONGO_URL: serviceMongoUrl,
     MONGO_DB: dbName,
     KAFKA_TOPIC_PREFIX: prefix,
     SERVICE_PORT: '0',
@@ -283,6 +287,7 @@ const service = await startService(
   { logger },
 );
 
+const commands = args.commands === true ? monitorMongoCommands() : undefined;
 const admin = await authHeaders({ oemId, roles: ['oem_admin'] });
 const loadStarted = performance.now();
 // The upload in slices under the 1 MiB body limit: dealers and teams first, then staff.
@@ -404,6 +409,7 @@ log(`real path: ${real.allocated}/${real.sent} allocated, ${real.perSecond}/s`);
 
 await probe.disconnect();
 await publisher.disconnect();
+if (commands !== undefined) log(`database commands of the real path (slowest first):\n${commands.report()}`);
 await service.close();
 if (!args.keep) {
   const connection = await mongoose.createConnection(mongoUrl, { dbName }).asPromise();
