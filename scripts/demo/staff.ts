@@ -55,6 +55,12 @@ export function startStaffActivity(opts: {
       },
       body: JSON.stringify(body),
     });
+    // 404: the lead's lifecycle workflow has not started yet (the work list is ahead of nurturing):
+    // the same action is tried again on a later tick, with the same Idempotency-Key.
+    if (res.status === 404) {
+      counts[`${step} waiting for its workflow`] = (counts[`${step} waiting for its workflow`] ?? 0) + 1;
+      return false;
+    }
     done.add(key);
     const outcome = res.status < 300 ? step : `${step} refused (${res.status})`;
     counts[outcome] = (counts[outcome] ?? 0) + 1;
