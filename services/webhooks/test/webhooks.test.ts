@@ -397,8 +397,14 @@ describe('deliveries', { timeout: 180_000 }, () => {
         `/v1/webhooks/subscriptions/${subs.a!.id}/deliveries?leadId=${leadId}`,
         integrator1,
       );
+      // Complete records: a second dispatcher pass that finds the delivery ended may mark it delivered
+      // a moment before the delivering attempt writes its status and attempt count.
       return (
-        answer.body.items?.length === 3 && answer.body.items.every((i) => i.state === 'delivered') && answer
+        answer.body.items?.length === 3 &&
+        answer.body.items.every(
+          (i) => i.state === 'delivered' && i.lastStatus === 204 && Number(i.attempts) >= 1,
+        ) &&
+        answer
       );
     }, LONG);
     // The receiver is up, so one attempt each — unless a loaded machine let an attempt time out or
@@ -494,8 +500,17 @@ describe('deliveries', { timeout: 180_000 }, () => {
         `/v1/webhooks/subscriptions/${subs.b!.id}/deliveries/${headId}`,
         integrator1,
       );
-      const attempts = detail.body.attempts as { outcome: string; status: number }[];
-      expect(attempts.at(-1)).toMatchObject({ outcome: 'delivered', status: 204 });
+      const all = detail.body.attempts as { outcome: string; status: number }[];
+      // Exactly one attempt delivered. One claimed just after it (a schedule entry read before the
+      // delivery removed it) sees the delivery ended and is abandoned without sending anything.
+      const deliveredAt = all.findIndex((a) => a.outcome === 'delivered');
+      expect(deliveredAt, JSON.stringify(all)).toBeGreaterThanOrEqual(0);
+      expect(all[deliveredAt]).toMatchObject({ outcome: 'delivered', status: 204 });
+      for (const later of all.slice(deliveredAt + 1)) {
+        expect(later, JSON.stringify(all)).toMatchObject({ outcome: 'abandoned' });
+        expect(later.status, JSON.stringify(all)).toBeUndefined();
+      }
+      const attempts = all.slice(0, deliveredAt + 1);
       // Every earlier attempt ended without delivering: the receiver's 503 — or, on a loaded machine,
       // a timeout or an attempt abandoned at its lease and taken over.
       const earlier = attempts.slice(0, -1);
