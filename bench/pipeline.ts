@@ -63,32 +63,71 @@ interface PhaseResult {
   ackLatencyMs: LatencySummary;
   acceptedToAllocatedMs: LatencySummary;
   acceptedToWorkflowMs: LatencySummary;
+  /** Time spent in each stage (from the previous one's event), to show where the latency builds up. */
+  stagesMs: Record<StageName, LatencySummary>;
 }
 
-/** Sees every lead.allocated and lead.lifecycle_started the pipeline produces, with its arrival time. */
+/** The stages a lead passes, in order, with the event that marks each and its topic. */
+const STAGES = [
+  { name: 'received', type: 'lead.received', topic: 'leadflow.intake.v1' },
+  { name: 'cleansed', type: 'lead.cleansed', topic: 'leadflow.cleansing.v1' },
+  { name: 'scored', type: 'lead.scored', topic: 'leadflow.scoring.v1' },
+  { name: 'allocated', type: 'lead.allocated', topic: 'leadflow.allocation.v1' },
+  { name: 'workflow', type: 'lead.lifecycle_started', topic: 'leadflow.lifecycle.v1' },
+] as const;
+type StageName = (typeof STAGES)[number]['name'];
+
+/**
+ * Sees every stage's event the pipeline produces, with its arrival time here (the observer reads
+ * every topic the way a downstream consumer would, so a stage's figure includes one Kafka hop).
+ */
 async function startObserver(brokers: string[], prefix: string) {
   const kafka = new Kafka({ clientId: 'bench-observer', brokers, logLevel: logLevel.NOTHING });
   const consumer = kafka.consumer({ groupId: `${prefix}bench-observer`, maxWaitTimeInMs: 20 });
-  const allocatedAt = new Map<string, number>();
-  const workflowAt = new Map<string, number>();
+  const at = Object.fromEntries(STAGES.map((s) => [s.name, new Map<string, number>()])) as Record<
+    StageName,
+    Map<string, number>
+  >;
+  const stageOf = new Map<string, StageName>(STAGES.map((s) => [s.type, s.name]));
   await consumer.connect();
   await consumer.subscribe({
-    topics: [`${prefix}leadflow.allocation.v1`, `${prefix}leadflow.lifecycle.v1`],
+    topics: [...new Set(STAGES.map((s) => `${prefix}${s.topic}`))],
     fromBeginning: true,
   });
   await consumer.run({
     partitionsConsumedConcurrently: 6,
     eachMessage: ({ message }) => {
       const now = Date.now();
-      const leadId = message.key?.toString();
-      if (!leadId || !message.value) return Promise.resolve();
-      const { type } = JSON.parse(message.value.toString()) as { type?: string };
-      if (type === 'lead.allocated' && !allocatedAt.has(leadId)) allocatedAt.set(leadId, now);
-      if (type === 'lead.lifecycle_started' && !workflowAt.has(leadId)) workflowAt.set(leadId, now);
+      if (!message.value) return Promise.resolve();
+      const { type, data } = JSON.parse(message.value.toString()) as {
+        type?: string;
+        data?: { leadId?: string };
+      };
+      const stage = type === undefined ? undefined : stageOf.get(type);
+      const leadId = data?.leadId;
+      if (stage !== undefined && leadId !== undefined && !at[stage].has(leadId)) at[stage].set(leadId, now);
       return Promise.resolve();
     },
   });
-  return { allocatedAt, workflowAt, stop: () => consumer.disconnect() };
+  return { at, allocatedAt: at.allocated, workflowAt: at.workflow, stop: () => consumer.disconnect() };
+}
+
+/** Per stage, the time from the previous stage (from "accepted" for the first) of every lead that got there. */
+function stageLatencies(
+  observer: Observer,
+  acceptedAt: ReadonlyMap<string, number>,
+): Record<StageName, LatencySummary> {
+  const out = {} as Record<StageName, LatencySummary>;
+  STAGES.forEach((stage, i) => {
+    const deltas: number[] = [];
+    for (const [id, accepted] of acceptedAt) {
+      const t = observer.at[stage.name].get(id);
+      const before = i === 0 ? accepted : observer.at[STAGES[i - 1]!.name].get(id);
+      if (t !== undefined && before !== undefined) deltas.push(t - before);
+    }
+    out[stage.name] = summarise(deltas);
+  });
+  return out;
 }
 
 type Observer = Awaited<ReturnType<typeof startObserver>>;
@@ -197,6 +236,7 @@ async function fixedRatePhase(opts: {
     ackLatencyMs: summarise(ackLatency),
     acceptedToAllocatedMs: summarise(toAllocated),
     acceptedToWorkflowMs: summarise(toWorkflow),
+    stagesMs: stageLatencies(opts.observer, acceptedAt),
   };
 }
 
@@ -380,6 +420,14 @@ async function main(): Promise<void> {
             round(p.ackLatencyMs.p99, 1),
             `${round(p.acceptedToAllocatedMs.p50, 0)} / ${round(p.acceptedToAllocatedMs.p95, 0)} / ${round(p.acceptedToAllocatedMs.p99, 0)}`,
             `${round(p.acceptedToWorkflowMs.p50, 0)} / ${round(p.acceptedToWorkflowMs.p95, 0)} / ${round(p.acceptedToWorkflowMs.p99, 0)}`,
+          ]),
+        ]),
+        '',
+        table([
+          ['offered leads/s', ...STAGES.map((s) => `→ ${s.name} p50/p99 ms`)],
+          ...phases.map((p) => [
+            p.offeredPerSecond,
+            ...STAGES.map((s) => `${round(p.stagesMs[s.name].p50, 0)} / ${round(p.stagesMs[s.name].p99, 0)}`),
           ]),
         ]),
         '',
