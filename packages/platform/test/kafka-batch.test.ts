@@ -1,6 +1,6 @@
 import type { Envelope } from '@leadflow/contracts/envelope';
 import type { Kafka, Producer } from 'kafkajs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { connectMongo } from '../src/mongo/index.js';
 import {
   createConsumer,
@@ -11,7 +11,6 @@ import {
   KafkaHeaders,
   NonRetriableError,
   type BatchContext,
-  type EventConsumer,
 } from '../src/kafka/index.js';
 import {
   collect,
@@ -19,39 +18,19 @@ import {
   envelope,
   mongoUrl,
   silentLogger,
-  testKafka,
+  kafkaSuite,
   unique,
   waitFor,
 } from './kafka-helpers.js';
 
+const suite = kafkaSuite({ retry: { attempts: 2, initialMs: 50, maxMs: 100 } });
+const consumer = suite.consumer;
 let kafka: Kafka;
 let producer: Producer;
-const running: EventConsumer[] = [];
 
-beforeAll(async () => {
-  kafka = testKafka();
-  producer = kafka.producer();
-  await producer.connect();
+beforeAll(() => {
+  ({ kafka, producer } = suite);
 });
-
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((c) => c.stop()));
-});
-
-afterAll(async () => {
-  await producer.disconnect();
-});
-
-function consumer(options: Omit<Parameters<typeof createConsumer>[0], 'kafka' | 'logger'>): EventConsumer {
-  const c = createConsumer({
-    kafka,
-    logger: silentLogger,
-    retry: { attempts: 2, initialMs: 50, maxMs: 100 },
-    ...options,
-  });
-  running.push(c);
-  return c;
-}
 
 describe('createConsumer batch mode', () => {
   it('refuses both or neither of handler and batchHandler', () => {

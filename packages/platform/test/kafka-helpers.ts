@@ -1,9 +1,18 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Envelope } from '@leadflow/contracts/envelope';
-import type { Kafka, KafkaMessage } from 'kafkajs';
+import type { Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { mongo } from 'mongoose';
 import { pino } from 'pino';
-import { createKafka, isDuplicateKeyError } from '../src/kafka/index.js';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import {
+  createConsumer,
+  createKafka,
+  createPublisher,
+  isDuplicateKeyError,
+  type CreateConsumerOptions,
+  type EventConsumer,
+  type Publisher,
+} from '../src/kafka/index.js';
 
 export const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:19092').split(',');
 export const mongoUrl = process.env.MONGO_URL ?? 'mongodb://127.0.0.1:37017';
@@ -16,6 +25,48 @@ export function unique(prefix: string): string {
 
 export function testKafka(clientId = unique('platform-test')): Kafka {
   return createKafka({ brokers, clientId, logger: silentLogger, logLevel: 'nothing' });
+}
+
+export interface KafkaSuite {
+  kafka: Kafka;
+  /** A plain kafkajs producer, for messages no Leadflow publisher would send (poison, raw bytes). */
+  producer: Producer;
+  publisher: Publisher;
+  /** A consumer of the suite's client, stopped after each test. */
+  consumer(this: void, options: Omit<CreateConsumerOptions, 'kafka' | 'logger'>): EventConsumer;
+}
+
+/**
+ * What a Kafka test file sets up around its tests: one client, a raw producer and a publisher for
+ * the file, and consumers stopped after every test. Call once at the top of the file; the fields
+ * are usable from `beforeAll` on.
+ */
+export function kafkaSuite(
+  defaults: Partial<Omit<CreateConsumerOptions, 'kafka' | 'logger'>> = {},
+): KafkaSuite {
+  const running: EventConsumer[] = [];
+  const suite = {
+    consumer(options: Omit<CreateConsumerOptions, 'kafka' | 'logger'>): EventConsumer {
+      const c = createConsumer({ kafka: suite.kafka, logger: silentLogger, ...defaults, ...options });
+      running.push(c);
+      return c;
+    },
+  } as KafkaSuite;
+  beforeAll(async () => {
+    suite.kafka = testKafka();
+    suite.producer = suite.kafka.producer();
+    await suite.producer.connect();
+    suite.publisher = createPublisher({ kafka: suite.kafka, logger: silentLogger });
+    await suite.publisher.connect();
+  });
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((c) => c.stop()));
+  });
+  afterAll(async () => {
+    await suite.publisher.disconnect();
+    await suite.producer.disconnect();
+  });
+  return suite;
 }
 
 export function envelope(overrides: Partial<Envelope> = {}): Envelope {

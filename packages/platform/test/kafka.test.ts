@@ -1,7 +1,7 @@
 import type { Envelope } from '@leadflow/contracts/envelope';
 import type { Kafka, Producer } from 'kafkajs';
 import { Registry } from 'prom-client';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   createConsumer,
   createMemoryProcessedEvents,
@@ -11,7 +11,6 @@ import {
   KafkaHeaders,
   NonRetriableError,
   RetriableError,
-  type EventConsumer,
   type Publisher,
 } from '../src/kafka/index.js';
 import {
@@ -19,38 +18,20 @@ import {
   committedOffsets,
   envelope,
   silentLogger,
-  testKafka,
+  kafkaSuite,
   unique,
   waitFor,
 } from './kafka-helpers.js';
 
+const suite = kafkaSuite();
+const consumer = suite.consumer;
 let kafka: Kafka;
 let rawProducer: Producer;
 let publisher: Publisher;
-const running: EventConsumer[] = [];
 
-beforeAll(async () => {
-  kafka = testKafka();
-  rawProducer = kafka.producer();
-  await rawProducer.connect();
-  publisher = createPublisher({ kafka, logger: silentLogger });
-  await publisher.connect();
+beforeAll(() => {
+  ({ kafka, producer: rawProducer, publisher } = suite);
 });
-
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((c) => c.stop()));
-});
-
-afterAll(async () => {
-  await publisher.disconnect();
-  await rawProducer.disconnect();
-});
-
-function consumer(options: Omit<Parameters<typeof createConsumer>[0], 'kafka' | 'logger'>): EventConsumer {
-  const c = createConsumer({ kafka, logger: silentLogger, ...options });
-  running.push(c);
-  return c;
-}
 
 async function metricValue(
   registry: Registry,
