@@ -32,6 +32,7 @@ import {
   summarise,
   table,
   writeResults,
+  waitForCount,
   type LatencySummary,
 } from './lib/stats.js';
 
@@ -153,20 +154,8 @@ function leadFactory(run: string, channelIds: string[]) {
   };
 }
 
-/** Waits until `done()` reaches `total`, logging progress every 5 s; gives up after `timeoutMs`. */
-async function waitFor(what: string, done: () => number, total: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let lastLog = Date.now();
-  while (Date.now() < deadline) {
-    if (done() >= total) return;
-    if (Date.now() - lastLog > 5_000) {
-      log(`  ${what}: ${done()}/${total}`);
-      lastLog = Date.now();
-    }
-    await sleep(100);
-  }
-  log(`  ${what}: gave up at ${done()}/${total} after ${timeoutMs / 1000} s`);
-}
+const waitFor = (what: string, done: () => number, total: number, timeoutMs: number) =>
+  waitForCount(what, done, total, timeoutMs, log);
 
 async function fixedRatePhase(opts: {
   rate: number;

@@ -25,7 +25,16 @@ import { createKafka, createPublisher } from '@leadflow/platform/kafka';
 import { createLogger } from '@leadflow/platform/logger';
 import { readConfig } from '@leadflow/webhooks/config';
 import { startService } from '@leadflow/webhooks/service';
-import { machine, round, sleep, summarise, table, writeResults, type LatencySummary } from './lib/stats.js';
+import {
+  machine,
+  round,
+  sleep,
+  summarise,
+  table,
+  waitForCount,
+  writeResults,
+  type LatencySummary,
+} from './lib/stats.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -129,11 +138,9 @@ function nextEvent(): AnyEnvelope {
 async function collect(
   sentAt: Map<string, number>,
 ): Promise<{ latencies: number[]; delivered: number; lastAt: number }> {
-  const deadline = Date.now() + PHASE_TIMEOUT_MS;
-  const expected = sentAt.size * paths.length;
   const count = () =>
     [...sentAt.keys()].reduce((n, id) => n + paths.filter((p) => arrivals.has(`${p}|${id}`)).length, 0);
-  while (count() < expected && Date.now() < deadline) await sleep(100);
+  await waitForCount('deliveries', count, sentAt.size * paths.length, PHASE_TIMEOUT_MS);
   const latencies: number[] = [];
   let lastAt = 0;
   for (const [id, sent] of sentAt) {

@@ -89,3 +89,29 @@ export async function pool<T>(
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Polls until `done()` reaches `total` or `timeoutMs` passes; with `log`, reports progress every 5 s
+ * and the count it gave up at. Resolves whether the total was reached.
+ */
+export async function waitForCount(
+  what: string,
+  done: () => number,
+  total: number,
+  timeoutMs: number,
+  log?: (line: string) => void,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  let lastLog = Date.now();
+  while (Date.now() < deadline) {
+    if (done() >= total) return true;
+    if (log !== undefined && Date.now() - lastLog > 5_000) {
+      log(`  ${what}: ${done()}/${total}`);
+      lastLog = Date.now();
+    }
+    await sleep(100);
+  }
+  if (done() >= total) return true;
+  log?.(`  ${what}: gave up at ${done()}/${total} after ${timeoutMs / 1000} s`);
+  return false;
+}
