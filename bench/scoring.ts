@@ -28,6 +28,7 @@ import { startService } from '@leadflow/scoring/service';
 import { Kafka, logLevel } from 'kafkajs';
 import mongoose from 'mongoose';
 import { kafkaHopsCeiling, mongoUpsertCeiling } from './lib/ceilings.js';
+import { monitoredUrl } from './lib/mongo-commands.js';
 import { machine, round, sleep, summarise, table, writeResults, type LatencySummary } from './lib/stats.js';
 
 const { values: args } = parseArgs({
@@ -41,8 +42,6 @@ const LEADS = Number(args.leads);
 const CEILING_MESSAGES = Number(args['ceiling-messages']);
 /** Every phase gives up after this long, so the run stays bounded on a loaded machine. */
 const PHASE_TIMEOUT_MS = 50_000;
-/** Database round trips a new lead costs: dedup check and mark, grade lookup, score record, grade insert. */
-const DB_OPS_PER_LEAD = 5;
 
 const log = (msg: string) => process.stderr.write(`[bench:scoring] ${msg}\n`);
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:19092').split(',');
@@ -112,7 +111,8 @@ const service = await startService(
     LOG_LEVEL: args['log-level'],
     SERVICE_PORT: '0',
     KAFKA_BROKERS: brokers.join(','),
-    MONGO_URL: mongoUrl,
+    // Command monitoring on, so every database command the service sends is counted per phase.
+    MONGO_URL: monitoredUrl(mongoUrl),
     MONGO_DB: dbName,
     KAFKA_TOPIC_PREFIX: prefix,
     GRADE_DICTIONARY_SEED_OEMS: oemId,
@@ -120,6 +120,30 @@ const service = await startService(
 );
 const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
 await producer.connect();
+
+// Every command the service's connection(s) send, by command name (the bench's own connection is
+// opened below, after the listeners are attached, so it is not counted).
+const commandCounts = new Map<string, number>();
+for (const connection of mongoose.connections) {
+  const client = connection.getClient() as unknown as
+    | { on(event: 'commandStarted', listener: (e: { commandName: string }) => void): void }
+    | undefined;
+  client?.on('commandStarted', (e) => {
+    commandCounts.set(e.commandName, (commandCounts.get(e.commandName) ?? 0) + 1);
+  });
+}
+const snapshotCommands = () => new Map(commandCounts);
+/** Commands sent between two snapshots, in total and by name. */
+function commandsBetween(before: Map<string, number>, after: Map<string, number>) {
+  const byName: Record<string, number> = {};
+  let total = 0;
+  for (const [name, n] of after) {
+    const delta = n - (before.get(name) ?? 0);
+    if (delta > 0) byName[name] = delta;
+    total += delta;
+  }
+  return { total, byName };
+}
 
 // Observer: when each lead.scored arrives.
 const scoredAt = new Map<string, number>();
@@ -153,6 +177,9 @@ async function sendAll(t: { name: string }, envelopes: Envelope[]): Promise<Map<
 
 interface ScorePhase {
   leads: number;
+  /** Database commands the service sent during the phase, per lead scored, and by command name. */
+  dbCommandsPerLead: number;
+  dbCommands: Record<string, number>;
   scored: number;
   seconds: number;
   leadsPerSecond: number;
@@ -161,6 +188,7 @@ interface ScorePhase {
 
 async function scorePhase(name: string, ids: string[], offset: number): Promise<ScorePhase> {
   log(`${name}: ${ids.length} lead.cleansed`);
+  const commandsBefore = snapshotCommands();
   const started = Date.now();
   const sentAt = await sendAll(
     Topics.cleansing,
@@ -171,8 +199,11 @@ async function scorePhase(name: string, ids: string[], offset: number): Promise<
   const done = ids.filter((id) => scoredAt.has(id));
   const last = Math.max(...done.map((id) => scoredAt.get(id)!), started);
   const seconds = (last - started) / 1000;
+  const commands = commandsBetween(commandsBefore, snapshotCommands());
   return {
     leads: ids.length,
+    dbCommandsPerLead: round(commands.total / Math.max(done.length, 1), 2),
+    dbCommands: commands.byName,
     scored: done.length,
     seconds: round(seconds, 2),
     leadsPerSecond: round(done.length / Math.max(seconds, 0.001), 1),
@@ -186,6 +217,7 @@ const cold = await scorePhase('cold', coldIds, 0);
 // Only leads that were graded can be learnt from (others would be dead-lettered).
 const graded = coldIds.filter((id) => scoredAt.has(id));
 log(`outcomes: ${graded.length} lead.won / lead.defeat_approved`);
+const outcomeCommandsBefore = snapshotCommands();
 const outcomesStarted = Date.now();
 await sendAll(
   Topics.lifecycle,
@@ -198,9 +230,12 @@ while (Date.now() < outcomesStarted + PHASE_TIMEOUT_MS) {
   await sleep(200);
 }
 const outcomeSeconds = (Date.now() - outcomesStarted) / 1000;
+const outcomeCommands = commandsBetween(outcomeCommandsBefore, snapshotCommands());
 const outcomes = {
   outcomes: graded.length,
   recorded,
+  dbCommandsPerOutcome: round(outcomeCommands.total / Math.max(recorded, 1), 2),
+  dbCommands: outcomeCommands.byName,
   seconds: round(outcomeSeconds, 2),
   outcomesPerSecond: round(recorded / outcomeSeconds, 1),
 };
@@ -222,13 +257,13 @@ const results = {
     learntToKafkaCeiling: round(learnt.leadsPerSecond / ceiling.perSecond, 3),
     learntToCold: round(learnt.leadsPerSecond / Math.max(cold.leadsPerSecond, 0.001), 3),
     /** Database operations the cold phase needed per second ÷ what the raw driver sustains. */
-    coldDbOpsToDbCeiling: round((cold.leadsPerSecond * DB_OPS_PER_LEAD) / dbCeiling.perSecond, 3),
+    coldDbOpsToDbCeiling: round((cold.leadsPerSecond * cold.dbCommandsPerLead) / dbCeiling.perSecond, 3),
   },
 };
 
 process.stdout.write(
   `${table([
-    ['phase', 'count', 'done', 'seconds', 'per second', 'p50 ms', 'p99 ms'],
+    ['phase', 'count', 'done', 'seconds', 'per second', 'p50 ms', 'p99 ms', 'db cmds/item'],
     [
       'kafka 1-hop ceiling',
       CEILING_MESSAGES,
@@ -237,6 +272,7 @@ process.stdout.write(
       round(ceiling.perSecond, 1),
       ceiling.latency?.p50 ?? '-',
       ceiling.latency?.p99 ?? '-',
+      '-',
     ],
     [
       'mongodb-wire ceiling',
@@ -246,6 +282,7 @@ process.stdout.write(
       round(dbCeiling.perSecond, 1),
       dbCeiling.latency?.p50 ?? '-',
       dbCeiling.latency?.p99 ?? '-',
+      '-',
     ],
     [
       'cold scoring',
@@ -255,6 +292,7 @@ process.stdout.write(
       cold.leadsPerSecond,
       cold.latencyMs.p50,
       cold.latencyMs.p99,
+      cold.dbCommandsPerLead,
     ],
     [
       'outcomes learnt',
@@ -264,6 +302,7 @@ process.stdout.write(
       outcomes.outcomesPerSecond,
       '-',
       '-',
+      outcomes.dbCommandsPerOutcome,
     ],
     [
       'learnt scoring',
@@ -273,8 +312,9 @@ process.stdout.write(
       learnt.leadsPerSecond,
       learnt.latencyMs.p50,
       learnt.latencyMs.p99,
+      learnt.dbCommandsPerLead,
     ],
-  ])}\n\nratios: cold ÷ kafka ceiling ${results.ratios.coldToKafkaCeiling}, learnt ÷ kafka ceiling ${results.ratios.learntToKafkaCeiling}, learnt ÷ cold ${results.ratios.learntToCold}, cold database ops (${DB_OPS_PER_LEAD}/lead) ÷ database ceiling ${results.ratios.coldDbOpsToDbCeiling}\n`,
+  ])}\n\nratios: cold ÷ kafka ceiling ${results.ratios.coldToKafkaCeiling}, learnt ÷ kafka ceiling ${results.ratios.learntToKafkaCeiling}, learnt ÷ cold ${results.ratios.learntToCold}, cold database commands (${cold.dbCommandsPerLead}/lead) ÷ database ceiling ${results.ratios.coldDbOpsToDbCeiling}\ncommands by name: cold ${JSON.stringify(cold.dbCommands)}; outcomes ${JSON.stringify(outcomes.dbCommands)}; learnt ${JSON.stringify(learnt.dbCommands)}; load average ${results.machine.loadAverage1m}\n`,
 );
 log(`results written to ${writeResults('scoring', results)}`);
 
