@@ -34,8 +34,8 @@ export const ConfigSchema = Type.Composite([
     /** Won and defeated leads older than this many months no longer move the priors. */
     CONVERSION_PRIOR_WINDOW_MONTHS: Type.Integer({ minimum: 1, maximum: 120, default: 24 }),
     /**
-     * How long one instance reuses a cell's won/defeated counts (0: count for every lead). Priors are
-     * statistics over months: seconds of staleness cost nothing, a count per lead costs six queries.
+     * How long one instance reuses a cell's won/defeated counters (0: read them for every batch).
+     * Priors are statistics over months: seconds of staleness cost nothing.
      */
     CONVERSION_PRIOR_CACHE_MS: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 30_000 }),
     /**
@@ -45,6 +45,11 @@ export const ConfigSchema = Type.Composite([
     GRADE_DICTIONARY_CACHE_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 5_000 }),
     /** Partitions handled in parallel by one instance (the work per lead is database-bound). */
     CONSUMER_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 6 }),
+    /**
+     * Most events of one partition handled together: the leads of a batch cost a fixed number of
+     * database round trips and one producer request per 100.
+     */
+    CONSUMER_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 1_000, default: 200 }),
   }),
 ]);
 export type Config = Static<typeof ConfigSchema>;

@@ -7,7 +7,7 @@ import {
   createMongoProcessedEvents,
   createPublisher,
   ensureTopics,
-  type MessageHandler,
+  type BatchHandler,
 } from '@leadflow/platform/kafka';
 import { createLogger, type Logger } from '@leadflow/platform/logger';
 import { createMetrics } from '@leadflow/platform/metrics';
@@ -24,7 +24,7 @@ import { createConversionPriors } from './use-cases/conversion-priors.js';
 import { createDictionaryResolver } from './use-cases/dictionaries.js';
 import { createRecordOutcome } from './use-cases/record-outcome.js';
 import { createRegradeLead } from './use-cases/regrade-lead.js';
-import { createScoreLead } from './use-cases/score-lead.js';
+import { createScoreLeads } from './use-cases/score-lead.js';
 import { SERVICE_NAME, SERVICE_VERSION } from './version.js';
 
 export interface RunningScoring {
@@ -71,6 +71,9 @@ export async function startService(config: Config, opts: { logger?: Logger } = {
     // Indexes are declared beside the schemas; build them before traffic (the unique version index
     // is what keeps dictionary history append-only).
     await Promise.all(Object.values(connection.models).map((model) => model.init()));
+    // Outcomes a crash left uncounted, and (once) those recorded before the counters existed.
+    const reconciled = await outcomes.reconcile();
+    if (reconciled > 0) logger.info({ reconciled }, 'outcome counters reconciled');
     const dictionaries = createDictionaryResolver({
       repository: dictionaryRepository,
       defaultBrand: config.DEFAULT_BRAND,
@@ -104,14 +107,28 @@ export async function startService(config: Config, opts: { logger?: Logger } = {
       publisher,
       topic: name(Topics.scoring),
     };
-    const onCleansing = createCleansingEventsHandler(createScoreLead(useCaseDeps));
+    const onCleansing = createCleansingEventsHandler(createScoreLeads(useCaseDeps));
     const onLifecycle = createLifecycleEventsHandler({
       regradeLead: createRegradeLead(useCaseDeps),
       recordOutcome: createRecordOutcome({ leadGrades, outcomes }),
     });
     const cleansingTopic = name(Topics.cleansing);
-    const handler: MessageHandler = (envelope, ctx) =>
-      ctx.topic === cleansingTopic ? onCleansing(envelope, ctx) : onLifecycle(envelope, ctx);
+    // Batch mode: new leads are graded a chunk at a time; lifecycle events (regrades, outcomes) stay
+    // one at a time, in partition order. A failed chunk is re-run one envelope at a time by the
+    // consumer (retries, then the DLQ), which both paths are idempotent under.
+    const batchHandler: BatchHandler = async (envelopes, ctx) => {
+      if (ctx.topic === cleansingTopic) return onCleansing(envelopes, ctx.logger);
+      for (const envelope of envelopes) {
+        await onLifecycle(
+          envelope,
+          ctx.logger.child({
+            eventId: envelope.id,
+            eventType: envelope.type,
+            correlationId: envelope.correlationId,
+          }),
+        );
+      }
+    };
 
     const idempotency = createMongoIdempotencyStore(connection);
     const app = await buildApp({
@@ -147,7 +164,8 @@ export async function startService(config: Config, opts: { logger?: Logger } = {
       logger,
       registry: metrics.registry,
       parse: parseEnvelope,
-      handler,
+      batchHandler,
+      maxBatchSize: config.CONSUMER_BATCH_SIZE,
       dedup: createMongoProcessedEvents(connection),
       concurrency: config.CONSUMER_CONCURRENCY,
     });

@@ -1,5 +1,5 @@
 import type { Envelope } from '@leadflow/contracts/envelope';
-import type { MessageContext } from '@leadflow/platform/kafka';
+import type { Logger } from '@leadflow/platform/logger';
 import { RegradeTriggers } from '../domain/grade-dictionaries.js';
 import { OutcomeEventTypes, type OutcomeEnvelope } from '../use-cases/record-outcome.js';
 import type { TriggerEnvelope } from '../use-cases/regrade-lead.js';
@@ -7,7 +7,7 @@ import type { TriggerEnvelope } from '../use-cases/regrade-lead.js';
 const triggers: readonly string[] = RegradeTriggers;
 const outcomes: readonly string[] = OutcomeEventTypes;
 
-type Handler<E> = (envelope: E, log: MessageContext['logger']) => Promise<void>;
+type Handler<E> = (envelope: E, log: Logger) => Promise<void>;
 
 /**
  * The lifecycle topic: events that can carry new intent (a follow-up with a stated timeframe or a
@@ -19,11 +19,9 @@ export function createLifecycleEventsHandler(handlers: {
   regradeLead: Handler<TriggerEnvelope>;
   recordOutcome: Handler<OutcomeEnvelope>;
 }) {
-  return async (envelope: Envelope, ctx: MessageContext): Promise<void> => {
+  return async (envelope: Envelope, log: Logger): Promise<void> => {
     // The consumer validated the payload against the catalogue before calling us.
-    if (triggers.includes(envelope.type))
-      return handlers.regradeLead(envelope as TriggerEnvelope, ctx.logger);
-    if (outcomes.includes(envelope.type))
-      return handlers.recordOutcome(envelope as OutcomeEnvelope, ctx.logger);
+    if (triggers.includes(envelope.type)) return handlers.regradeLead(envelope as TriggerEnvelope, log);
+    if (outcomes.includes(envelope.type)) return handlers.recordOutcome(envelope as OutcomeEnvelope, log);
   };
 }

@@ -1,5 +1,5 @@
 import type { ChannelRef, Intent, LeadMarker, Region } from '@leadflow/contracts/common';
-import { isDuplicateKeyError } from '@leadflow/platform/kafka';
+import { isDuplicateKeyError, onlyDuplicateKeys } from '@leadflow/platform/kafka';
 import type { TenantFilter } from '@leadflow/platform/mongo';
 import type { Connection } from 'mongoose';
 import type { ChannelPrior, PriorLevel } from '../domain/conversion-prior.js';
@@ -42,9 +42,14 @@ export interface LeadGrade {
   engagement: Engagement;
   appliedEventIds: string[];
   lastEventId: string;
+  /** The first grade's `lead.scored` envelope as published (absent on grades from before it was kept). */
+  scoredEnvelope?: string;
   version: number;
   updatedAt: string;
 }
+
+/** What a new grade is written with. */
+export type NewLeadGrade = Omit<LeadGrade, 'version' | 'updatedAt' | 'appliedEventIds'>;
 
 /** What a regrade (or a no-change lifecycle event) may change. */
 export type LeadGradeChanges = Partial<
@@ -71,8 +76,15 @@ export type LeadGradeChanges = Partial<
 
 export interface LeadGradeRepository {
   find(filter: TenantFilter<LeadGradeDoc> & { leadId: string }): Promise<LeadGrade | null>;
+  /** The grades of many leads in one read by `_id`, keyed by lead id (leads of another OEM are left out). */
+  findMany(leads: readonly { oemId: string; leadId: string }[]): Promise<Map<string, LeadGrade>>;
   /** False when the lead already has a grade (a redelivery or a concurrent instance got there first). */
-  insert(grade: Omit<LeadGrade, 'version' | 'updatedAt' | 'appliedEventIds'>): Promise<boolean>;
+  insert(grade: NewLeadGrade): Promise<boolean>;
+  /**
+   * Inserts many new grades in one write. Returns the lead ids that already had a grade (a redelivery
+   * or a concurrent instance got there first); every other grade is written.
+   */
+  insertMany(grades: readonly NewLeadGrade[]): Promise<Set<string>>;
   /**
    * Applies `changes` and records `appliedEventId` if the document is still at `version`. False when
    * someone else changed it in between: re-read and decide again.
@@ -179,6 +191,7 @@ function toDomain(stored: StoredLeadGradeDoc): LeadGrade {
     engagement: compact({ ...doc.engagement }),
     appliedEventIds: [...doc.appliedEventIds],
     lastEventId: doc.lastEventId,
+    scoredEnvelope: doc.scoredEnvelope,
     version: doc.version,
     updatedAt: doc.updatedAt.toISOString(),
   });
@@ -189,9 +202,23 @@ function changesToDoc(changes: LeadGradeChanges): Partial<LeadGradeDoc> {
   return compact({ ...rest, ...(intent === undefined ? {} : { intent: intentToDoc(intent) }) });
 }
 
+function newDoc(grade: NewLeadGrade, now: Date) {
+  const { leadId, intent, receivedAt, ...rest } = grade;
+  return {
+    ...rest,
+    _id: leadId,
+    intent: intentToDoc(intent),
+    receivedAt: new Date(receivedAt),
+    appliedEventIds: [],
+    version: 1,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
 export function createLeadGradeRepository(connection: Connection): LeadGradeRepository {
   const model = leadGradeModel(connection);
-  return {
+  const repository: LeadGradeRepository = {
     async find({ oemId, leadId }) {
       // By `_id` alone, the tenant checked on the document: FerretDB v1 only uses the primary key for
       // a filter on `_id` by itself, and scans the whole collection for `{ _id, oemId }` (measured:
@@ -200,25 +227,49 @@ export function createLeadGradeRepository(connection: Connection): LeadGradeRepo
       return doc === null || doc.oemId !== oemId ? null : toDomain(doc);
     },
 
+    async findMany(leads) {
+      const found = new Map<string, LeadGrade>();
+      if (leads.length === 0) return found;
+      const tenantOf = new Map(leads.map((l) => [l.leadId, l.oemId] as const));
+      const docs = await model
+        .find({ _id: { $in: [...tenantOf.keys()] } })
+        .lean<StoredLeadGradeDoc[]>()
+        .exec();
+      for (const doc of docs) if (tenantOf.get(doc._id) === doc.oemId) found.set(doc._id, toDomain(doc));
+      return found;
+    },
+
     async insert(grade) {
-      const now = new Date();
-      const { leadId, intent, receivedAt, ...rest } = grade;
       try {
-        await model.create({
-          ...rest,
-          _id: leadId,
-          intent: intentToDoc(intent),
-          receivedAt: new Date(receivedAt),
-          appliedEventIds: [],
-          version: 1,
-          createdAt: now,
-          updatedAt: now,
-        });
+        await model.create(newDoc(grade, new Date()));
         return true;
       } catch (error) {
         if (isDuplicateKeyError(error)) return false;
         throw error;
       }
+    },
+
+    async insertMany(grades) {
+      if (grades.length === 0) return new Set();
+      const now = new Date();
+      try {
+        await model.insertMany(
+          grades.map((g) => newDoc(g, now)),
+          { ordered: false },
+        );
+        return new Set();
+      } catch (error) {
+        // Unordered: every other grade was written; the duplicates are leads graded before.
+        if (!onlyDuplicateKeys(error)) throw error;
+      }
+      // Which ones lost: the stored grade is not the one we wrote (compared by its envelope).
+      const stored = await repository.findMany(grades);
+      const lost = new Set<string>();
+      for (const grade of grades) {
+        const doc = stored.get(grade.leadId);
+        if (doc === undefined || doc.scoredEnvelope !== grade.scoredEnvelope) lost.add(grade.leadId);
+      }
+      return lost;
     },
 
     async update({ oemId, leadId, version }, changes, appliedEventId) {
@@ -235,4 +286,5 @@ export function createLeadGradeRepository(connection: Connection): LeadGradeRepo
       return result.matchedCount === 1;
     },
   };
+  return repository;
 }

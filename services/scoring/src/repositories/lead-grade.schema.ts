@@ -78,6 +78,12 @@ export interface LeadGradeDoc {
   appliedEventIds: string[];
   /** The id of the scoring event that announced the current grade. */
   lastEventId: string;
+  /**
+   * The `lead.scored` envelope of the first grade, serialized once, written with the grade itself: a
+   * redelivered or raced intake event re-publishes these bytes, never a second result. Absent on
+   * grades written before it existed (their score record holds it).
+   */
+  scoredEnvelope?: string;
   /** Optimistic-concurrency counter for `{ _id, version }` conditional updates. */
   version: number;
   createdAt: Date;
@@ -190,6 +196,7 @@ export const LeadGradeSchema = new Schema<LeadGradeDoc>(
     },
     appliedEventIds: { type: [String], default: [] },
     lastEventId: { type: String, required: true },
+    scoredEnvelope: String,
     version: { type: Number, required: true },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },

@@ -1,14 +1,23 @@
 import { isDuplicateKeyError } from '@leadflow/platform/kafka';
 import type { TenantFilter } from '@leadflow/platform/mongo';
-import type { Connection } from 'mongoose';
+import type { AnyBulkWriteOperation, Connection } from 'mongoose';
 import {
   PriorLevels,
   type Outcome,
   type OutcomeCounts,
+  type PriorCell,
   type PriorCells,
   type PriorLevel,
 } from '../domain/conversion-prior.js';
+import {
+  counterField,
+  counterId,
+  countedIdsSlot,
+  windowCounts,
+  type MonthCounts,
+} from '../domain/outcome-counters.js';
 import { leadOutcomeModel, type LeadOutcomeDoc } from './lead-outcome.schema.js';
+import { outcomeCounterModel, type OutcomeCounterDoc } from './outcome-counter.schema.js';
 
 /** One cell's counts over the learning window. */
 export interface ConversionPriorCell extends OutcomeCounts {
@@ -18,6 +27,14 @@ export interface ConversionPriorCell extends OutcomeCounts {
   model: string;
   region: string;
 }
+
+/** A cell of an OEM, as the counters are read: `cellRef(oemId, key)` keys the answer. */
+export interface CellRef {
+  oemId: string;
+  key: string;
+}
+
+export const cellRef = (oemId: string, key: string) => `${oemId}\u0000${key}`;
 
 export interface LeadOutcomeRepository {
   /**
@@ -33,6 +50,11 @@ export interface LeadOutcomeRepository {
     month: string;
     cells: PriorCells;
   }): Promise<'recorded' | 'already'>;
+  /**
+   * The monthly counts of each given cell (one read by `_id` for all of them), keyed by
+   * `cellRef(oemId, key)`; a cell without outcomes answers an empty object.
+   */
+  readCounters(cells: readonly CellRef[]): Promise<Map<string, MonthCounts>>;
   /** Wins and losses of each given cell from `fromMonth` on (every cell answers, zero when unseen). */
   counts(
     filter: TenantFilter<LeadOutcomeDoc> & { cells: PriorCells; fromMonth: string },
@@ -41,102 +63,215 @@ export interface LeadOutcomeRepository {
   list(
     filter: TenantFilter<LeadOutcomeDoc> & { level: PriorLevel; channel?: string; fromMonth: string },
   ): Promise<ConversionPriorCell[]>;
+  /**
+   * Counts what a crash or a restart left uncounted: outcomes recorded but not marked as counted, and
+   * (once) the outcomes recorded before the counters existed. Idempotent; returns how many it applied.
+   */
+  reconcile(): Promise<number>;
 }
 
-/** The document field holding each level's cell key. */
-const KeyField: Record<PriorLevel, 'channelKey' | 'modelKey' | 'regionKey'> = {
-  channel: 'channelKey',
-  channel_model: 'modelKey',
-  channel_model_region: 'regionKey',
-};
+/** Marks the counters collection once the outcomes from before the counters have been counted. */
+const LEGACY_MIGRATION_ID = 'migration:lead_outcomes-to-counters:v1';
 
-export function createLeadOutcomeRepository(connection: Connection): LeadOutcomeRepository {
+type CountedOutcome = Pick<
+  LeadOutcomeDoc,
+  | '_id'
+  | 'oemId'
+  | 'eventId'
+  | 'outcome'
+  | 'month'
+  | 'channel'
+  | 'model'
+  | 'region'
+  | 'channelKey'
+  | 'modelKey'
+  | 'regionKey'
+>;
+
+/** The three cells of a stored outcome, from the keys it was recorded with. */
+function cellsOf(outcome: CountedOutcome): PriorCell[] {
+  const cell = (level: PriorLevel, key: string): PriorCell => {
+    const [, , model = '', region = ''] = key.split('|');
+    return { level, key, channel: outcome.channel as PriorCell['channel'], model, region };
+  };
+  return [
+    cell('channel', outcome.channelKey),
+    cell('channel_model', outcome.modelKey),
+    cell('channel_model_region', outcome.regionKey),
+  ];
+}
+
+/**
+ * The increments of one outcome, one ordered bulk write (one round trip), per cell: create the counter
+ * if missing; empty the id slot of this generation if it still holds an older one's; increment the
+ * month unless the event id was counted, remembering it. None of them can fail on a duplicate key
+ * (an upsert whose filter is only `_id` matches or inserts), so an ordered write runs all of them.
+ */
+function incrementsOf(outcome: CountedOutcome, nowMs: number): AnyBulkWriteOperation<OutcomeCounterDoc>[] {
+  const { slot, generation } = countedIdsSlot(nowMs);
+  const field = counterField(outcome.outcome as Outcome, outcome.month);
+  return cellsOf(outcome).flatMap((cell): AnyBulkWriteOperation<OutcomeCounterDoc>[] => {
+    const _id = counterId(outcome.oemId, cell.key);
+    return [
+      {
+        updateOne: {
+          filter: { _id },
+          update: {
+            $setOnInsert: {
+              oemId: outcome.oemId,
+              level: cell.level,
+              key: cell.key,
+              channel: cell.channel,
+              model: cell.model,
+              region: cell.region,
+              m: {},
+              counted0: [],
+              counted1: [],
+              gen0: 0,
+              gen1: 0,
+            },
+          },
+          upsert: true,
+        },
+      },
+      {
+        updateOne: {
+          filter: { _id, [`gen${slot}`]: { $ne: generation } },
+          update: { $set: { [`counted${slot}`]: [], [`gen${slot}`]: generation } },
+        },
+      },
+      {
+        updateOne: {
+          filter: { _id, counted0: { $ne: outcome.eventId }, counted1: { $ne: outcome.eventId } },
+          update: { $inc: { [field]: 1 }, $push: { [`counted${slot}`]: outcome.eventId } },
+        },
+      },
+    ] as AnyBulkWriteOperation<OutcomeCounterDoc>[];
+  });
+}
+
+export function createLeadOutcomeRepository(
+  connection: Connection,
+  now: () => number = Date.now,
+): LeadOutcomeRepository {
   const model = leadOutcomeModel(connection);
+  const counters = outcomeCounterModel(connection);
 
-  const count = (oemId: string, level: PriorLevel, key: string, outcome: Outcome, fromMonth: string) =>
-    model.countDocuments({ oemId, [KeyField[level]]: key, outcome, month: { $gte: fromMonth } }).exec();
+  /** Increments the outcome's counters (at most once per event id), then marks it as counted. */
+  async function count(outcome: CountedOutcome): Promise<void> {
+    await counters.collection.bulkWrite(incrementsOf(outcome, now()) as never[], { ordered: true });
+    await model.updateOne({ _id: outcome._id }, { $set: { counted: true } }).exec();
+  }
 
-  return {
+  const repository: LeadOutcomeRepository = {
     async record({ oemId, leadId, eventId, outcome, at, month, cells }) {
       const [channel, withModel, withRegion] = cells;
+      const doc: LeadOutcomeDoc = {
+        _id: `${oemId}|${leadId}`,
+        oemId,
+        leadId,
+        eventId,
+        outcome,
+        at,
+        month,
+        channel: withRegion.channel,
+        model: withRegion.model,
+        region: withRegion.region,
+        channelKey: channel.key,
+        modelKey: withModel.key,
+        regionKey: withRegion.key,
+        counted: false,
+        createdAt: new Date(),
+      };
       try {
-        await model.create({
-          _id: `${oemId}|${leadId}`,
-          oemId,
-          leadId,
-          eventId,
-          outcome,
-          at,
-          month,
-          channel: withRegion.channel,
-          model: withRegion.model,
-          region: withRegion.region,
-          channelKey: channel.key,
-          modelKey: withModel.key,
-          regionKey: withRegion.key,
-          createdAt: new Date(),
-        });
-        return 'recorded';
+        await model.create(doc);
       } catch (error) {
-        if (isDuplicateKeyError(error)) return 'already';
-        throw error;
+        if (!isDuplicateKeyError(error)) throw error;
+        const existing = await model.findOne({ _id: doc._id }).lean<LeadOutcomeDoc>().exec();
+        // Counted already (or before the counters: the start-up migration counts those).
+        if (existing === null || existing.counted !== false) return 'already';
+        // Recorded by a delivery that crashed, or by an instance racing with this one, before its
+        // counters were done: apply them (the event id guard makes a second application a no-op).
+        await count(existing);
+        return 'already';
       }
+      await count(doc);
+      return 'recorded';
+    },
+
+    async readCounters(cells) {
+      const answer = new Map<string, MonthCounts>();
+      for (const cell of cells) answer.set(cellRef(cell.oemId, cell.key), {});
+      if (cells.length === 0) return answer;
+      const ids = [...new Set(cells.map((c) => counterId(c.oemId, c.key)))];
+      const docs = await counters
+        .find({ _id: { $in: ids } }, { oemId: 1, key: 1, m: 1 })
+        .lean<Pick<OutcomeCounterDoc, 'oemId' | 'key' | 'm'>[]>()
+        .exec();
+      for (const doc of docs) {
+        const ref = cellRef(doc.oemId, doc.key);
+        // The tenant and key are checked on the document, not trusted from the hash.
+        if (answer.has(ref)) answer.set(ref, doc.m ?? {});
+      }
+      return answer;
     },
 
     async counts({ oemId, cells, fromMonth }) {
-      const entries = await Promise.all(
-        cells.map(async (cell) => {
-          const [wins, losses] = await Promise.all([
-            count(oemId, cell.level, cell.key, 'won', fromMonth),
-            count(oemId, cell.level, cell.key, 'defeated', fromMonth),
-          ]);
-          return [cell.key, { wins, losses }] as const;
-        }),
+      const months = await repository.readCounters(cells.map((cell) => ({ oemId, key: cell.key })));
+      return new Map(
+        cells.map((cell) => [cell.key, windowCounts(months.get(cellRef(oemId, cell.key)), fromMonth)]),
       );
-      return new Map(entries);
     },
 
     async list({ oemId, level, channel, fromMonth }) {
-      const field = KeyField[level];
-      // One grouping key only: FerretDB v1 drops all but one field of a compound `$group` id.
-      const grouped = (outcome: Outcome) =>
-        model
-          .aggregate<{ _id: string; n: number }>([
-            {
-              $match: {
-                oemId,
-                outcome,
-                month: { $gte: fromMonth },
-                ...(channel === undefined ? {} : { channel }),
-              },
-            },
-            { $group: { _id: `$${field}`, n: { $sum: 1 } } },
-          ])
+      const docs = await counters
+        .find({ oemId }, { level: 1, key: 1, channel: 1, model: 1, region: 1, m: 1 })
+        .lean<OutcomeCounterDoc[]>()
+        .exec();
+      const cells: ConversionPriorCell[] = [];
+      for (const doc of docs) {
+        if (doc.level !== level || (channel !== undefined && doc.channel !== channel)) continue;
+        const counts = windowCounts(doc.m, fromMonth);
+        if (counts.wins + counts.losses === 0) continue;
+        cells.push({
+          key: doc.key,
+          level: (PriorLevels as readonly string[]).includes(doc.level) ? (doc.level) : level,
+          channel: doc.channel,
+          model: doc.model,
+          region: doc.region,
+          ...counts,
+        });
+      }
+      return cells.sort((a, b) => a.key.localeCompare(b.key));
+    },
+
+    async reconcile() {
+      let applied = 0;
+      const pending = await model.find({ counted: false }).lean<LeadOutcomeDoc[]>().exec();
+      for (const outcome of pending) {
+        await count(outcome);
+        applied += 1;
+      }
+      // The marker is no counter (no oemId: no listing finds it), hence the untyped collection.
+      const markers = connection.collection<{ _id: string; at: Date }>(counters.collection.collectionName);
+      const migrated = await markers.findOne({ _id: LEGACY_MIGRATION_ID });
+      if (migrated === null) {
+        const legacy = await model
+          .find({ counted: { $exists: false } })
+          .lean<LeadOutcomeDoc[]>()
           .exec();
-      const [won, defeated] = await Promise.all([grouped('won'), grouped('defeated')]);
-      const cells = new Map<string, ConversionPriorCell>();
-      const cellOf = (key: string): ConversionPriorCell => {
-        const existing = cells.get(key);
-        if (existing !== undefined) return existing;
-        // Keys are `level|channel|model|region` (priorCells); model names never contain "|".
-        const [keyLevel, keyChannel = '', keyModel = '', keyRegion = ''] = key.split('|');
-        const cell: ConversionPriorCell = {
-          key,
-          level: (PriorLevels as readonly string[]).includes(keyLevel ?? '')
-            ? (keyLevel as PriorLevel)
-            : level,
-          channel: keyChannel,
-          model: keyModel,
-          region: keyRegion,
-          wins: 0,
-          losses: 0,
-        };
-        cells.set(key, cell);
-        return cell;
-      };
-      for (const row of won) cellOf(row._id).wins += row.n;
-      for (const row of defeated) cellOf(row._id).losses += row.n;
-      return [...cells.values()].sort((a, b) => a.key.localeCompare(b.key));
+        for (const outcome of legacy) {
+          await count(outcome);
+          applied += 1;
+        }
+        await markers.updateOne(
+          { _id: LEGACY_MIGRATION_ID },
+          { $setOnInsert: { at: new Date() } },
+          { upsert: true },
+        );
+      }
+      return applied;
     },
   };
+  return repository;
 }

@@ -3,15 +3,12 @@ import { Outcomes } from '../domain/conversion-prior.js';
 
 /**
  * One won or defeated lead, as evidence for the conversion priors of its three cells (channel,
- * channel × model, channel × model × region). Insert-only with a deterministic id per lead: the
- * unique `_id` is the whole idempotency guard (a redelivered outcome, or a second outcome of the same
- * lead under another event id, collides and is not counted), and the priors are counts over these
- * documents.
- *
- * Why not `$inc` counters guarded by an event-id set: FerretDB v1 runs updates as a read-modify-write
- * without isolation, so concurrent `$inc` — even conditional on a version field — lose increments
- * (measured here: 12 concurrent version-guarded updates all matched, one survived). Unique inserts are
- * the one write it makes atomic.
+ * channel × model, channel × model × region). Inserted once with a deterministic id per lead: the
+ * unique `_id` is what makes a lead count once (a redelivered outcome, or a second outcome of the same
+ * lead under another event id, collides). The priors themselves are read from the pre-summed
+ * `outcome_counters` (see outcome-counter.schema.ts), which the outcome increments once, guarded by
+ * its event id; `counted` turns true once the increments are done, so a redelivery, a racing instance
+ * or the start-up repair knows whether they still have to be (re)applied.
  */
 export interface LeadOutcomeDoc {
   /** `${oemId}|${leadId}`: a lead counts once, whatever redelivers. */
@@ -32,6 +29,11 @@ export interface LeadOutcomeDoc {
   channelKey: string;
   modelKey: string;
   regionKey: string;
+  /**
+   * False from the insert until the cell counters were incremented; absent on outcomes recorded before
+   * the counters existed (the start-up migration counts those once and sets it).
+   */
+  counted?: boolean;
   createdAt: Date;
 }
 
@@ -50,16 +52,14 @@ export const LeadOutcomeSchema = new Schema<LeadOutcomeDoc>(
     channelKey: { type: String, required: true },
     modelKey: { type: String, required: true },
     regionKey: { type: String, required: true },
+    counted: Boolean,
     createdAt: { type: Date, required: true },
   },
   { collection: 'lead_outcomes', versionKey: false, strict: 'throw' },
 );
 
-// Each serves the count of one prior level for a lead's cell over the learning window (the score's
-// read), and the per-level listing of GET /v1/conversion-priors.
-LeadOutcomeSchema.index({ channelKey: 1, oemId: 1, outcome: 1, month: 1 });
-LeadOutcomeSchema.index({ modelKey: 1, oemId: 1, outcome: 1, month: 1 });
-LeadOutcomeSchema.index({ regionKey: 1, oemId: 1, outcome: 1, month: 1 });
+// The start-up repair's look-up of outcomes whose counters were not (all) incremented.
+LeadOutcomeSchema.index({ counted: 1 });
 
 export function leadOutcomeModel(connection: Connection): Model<LeadOutcomeDoc> {
   return connection.model<LeadOutcomeDoc>('LeadOutcome', LeadOutcomeSchema);

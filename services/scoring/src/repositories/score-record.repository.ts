@@ -29,6 +29,8 @@ export interface ScoreRecordRepository {
    * race and never became the lead's grade), so a retry converges on one record per cause.
    */
   save(record: Omit<ScoreRecord, 'createdAt'>): Promise<void>;
+  /** `save` for many records in one write. */
+  saveMany(records: readonly Omit<ScoreRecord, 'createdAt'>[]): Promise<void>;
   /** Drops the record of a cause whose final decision was "no grade change" (an attempt that lost a race). */
   remove(filter: TenantFilter<ScoreRecordDoc> & { causeEventId: string }): Promise<void>;
   findByCause(filter: TenantFilter<ScoreRecordDoc> & { causeEventId: string }): Promise<ScoreRecord | null>;
@@ -67,6 +69,20 @@ function toDomain(doc: ScoreRecordDoc): ScoreRecord {
 export function createScoreRecordRepository(connection: Connection): ScoreRecordRepository {
   const model = scoreRecordModel(connection);
   return {
+    async saveMany(records) {
+      if (records.length === 0) return;
+      const createdAt = new Date();
+      await model.bulkWrite(
+        records.map(({ causeEventId, ...rest }) => ({
+          replaceOne: {
+            filter: { _id: causeEventId },
+            replacement: { ...rest, _id: causeEventId, createdAt },
+            upsert: true,
+          },
+        })),
+        { ordered: true },
+      );
+    },
     async save(record) {
       const { causeEventId, ...rest } = record;
       await model

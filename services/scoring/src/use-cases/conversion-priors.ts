@@ -4,71 +4,112 @@ import {
   priorCells,
   windowStartMonth,
   type ChannelPrior,
-  type OutcomeCounts,
-  type PriorCells,
 } from '../domain/conversion-prior.js';
+import { windowCounts, type MonthCounts } from '../domain/outcome-counters.js';
 import { ChannelQuality } from '../domain/score.js';
-import type { LeadOutcomeRepository } from '../repositories/lead-outcome.repository.js';
+import {
+  cellRef,
+  type CellRef,
+  type LeadOutcomeRepository,
+} from '../repositories/lead-outcome.repository.js';
 
 export interface ConversionPriorsDeps {
-  repository: LeadOutcomeRepository;
+  repository: Pick<LeadOutcomeRepository, 'readCounters'>;
   /** Pseudo-leads at the parent level's rate (`CONVERSION_PRIOR_SMOOTHING`). */
   smoothing: number;
   /** Outcomes older than this many months no longer count (`CONVERSION_PRIOR_WINDOW_MONTHS`). */
   windowMonths: number;
-  /** Reuse a cell's counts for this long (0: count for every lead). */
+  /** Reuse a cell's counts for this long (0: read them for every lead). */
   cacheMs?: number;
   now?: () => number;
 }
 
+export interface PriorInput {
+  oemId: string;
+  channel: ChannelRef;
+  intent: Intent;
+  region: Region;
+  /** The causing event's time: the learning window ends with its month. */
+  at: Date;
+}
+
 export interface ConversionPriors {
   /** The learnt channel prior of a lead at `at` (the causing event's time). */
-  estimate(input: {
-    oemId: string;
-    channel: ChannelRef;
-    intent: Intent;
-    region: Region;
-    at: Date;
-  }): Promise<ChannelPrior>;
+  estimate(input: PriorInput): Promise<ChannelPrior>;
+  /** The priors of many leads, in order, from one read of the counters they need (none when cached). */
+  estimateMany(inputs: readonly PriorInput[]): Promise<ChannelPrior[]>;
   windowStart(at: Date): string;
   readonly smoothing: number;
 }
 
 /** Cells kept per instance; the oldest entry goes first beyond this. */
-const MAX_CACHED_CELLS = 10_000;
+const MAX_CACHED_CELLS = 30_000;
 
 export function createConversionPriors(deps: ConversionPriorsDeps): ConversionPriors {
   const windowStart = (at: Date) => windowStartMonth(at, deps.windowMonths);
   const cacheMs = deps.cacheMs ?? 0;
   const now = deps.now ?? Date.now;
-  // One entry per OEM, cells and window: the counts of the lead's three cells together.
-  const cache = new Map<string, { at: number; counts: Map<string, OutcomeCounts> }>();
+  // One entry per cell of an OEM: its monthly counts (the window is applied per lead).
+  const cache = new Map<string, { at: number; months: MonthCounts }>();
 
-  async function countsOf(oemId: string, cells: PriorCells, fromMonth: string) {
-    const key = `${oemId}\u0000${cells[2].key}\u0000${fromMonth}`;
-    const cached = cache.get(key);
-    if (cached !== undefined && now() - cached.at < cacheMs) return cached.counts;
-    const counts = await deps.repository.counts({ oemId, cells, fromMonth });
-    if (cacheMs > 0) {
-      cache.delete(key);
-      cache.set(key, { at: now(), counts });
-      if (cache.size > MAX_CACHED_CELLS) cache.delete(cache.keys().next().value!);
+  /** The monthly counts of every given cell: cached ones as they are, the others in one read. */
+  async function monthsOf(cells: readonly CellRef[]): Promise<Map<string, MonthCounts>> {
+    const answer = new Map<string, MonthCounts>();
+    const missing: CellRef[] = [];
+    const t = now();
+    for (const cell of cells) {
+      const ref = cellRef(cell.oemId, cell.key);
+      if (answer.has(ref)) continue;
+      const cached = cache.get(ref);
+      if (cached !== undefined && t - cached.at < cacheMs) answer.set(ref, cached.months);
+      else {
+        answer.set(ref, {});
+        missing.push(cell);
+      }
     }
-    return counts;
+    if (missing.length === 0) return answer;
+    const read = await deps.repository.readCounters(missing);
+    const readAt = now();
+    for (const [ref, months] of read) {
+      answer.set(ref, months);
+      if (cacheMs > 0) {
+        cache.delete(ref);
+        cache.set(ref, { at: readAt, months });
+      }
+    }
+    while (cache.size > MAX_CACHED_CELLS) cache.delete(cache.keys().next().value!);
+    return answer;
+  }
+
+  async function estimateMany(inputs: readonly PriorInput[]): Promise<ChannelPrior[]> {
+    const leads = inputs.map((input) => ({
+      input,
+      cells: priorCells(input.channel, input.intent, input.region),
+    }));
+    const months = await monthsOf(
+      leads.flatMap(({ input, cells }) => cells.map((cell) => ({ oemId: input.oemId, key: cell.key }))),
+    );
+    return leads.map(({ input, cells }) => {
+      const fromMonth = windowStart(input.at);
+      const counts = new Map(
+        cells.map((cell) => [cell.key, windowCounts(months.get(cellRef(input.oemId, cell.key)), fromMonth)]),
+      );
+      return estimateChannelPrior({
+        cells,
+        counts,
+        base: ChannelQuality[input.channel.l2],
+        smoothing: deps.smoothing,
+      });
+    });
   }
 
   return {
     smoothing: deps.smoothing,
     windowStart,
-    async estimate({ oemId, channel, intent, region, at }) {
-      const cells = priorCells(channel, intent, region);
-      const counts = await countsOf(oemId, cells, windowStart(at));
-      return estimateChannelPrior({
-        cells,
-        counts,
-        base: ChannelQuality[channel.l2],
-        smoothing: deps.smoothing,
-      });
+    estimateMany,
+    async estimate(input) {
+      const [prior] = await estimateMany([input]);
+      return prior!;
     },
   };
 }
