@@ -25,6 +25,10 @@
  *
  *   node --import tsx bench/cleansing.ts [--leads 1000] [--rounds 3] [--pool 1000000]
  *     [--load-seconds 900] [--batch 10000] [--repeats 300] [--concurrency 12] [--keep] [--reuse <db>]
+ *     [--commands]
+ *
+ * `--commands` counts the database commands each instance sends (driver command monitoring) and
+ * prints them per lead for every phase, by command and collection.
  */
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
@@ -53,6 +57,8 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '12' },
     keep: { type: 'boolean', default: false },
     reuse: { type: 'string' },
+    /** Count the database commands per lead (by command and collection) in every phase. */
+    commands: { type: 'boolean', default: false },
   },
 });
 const LEADS = Number(args.leads);
@@ -69,6 +75,8 @@ const TARGET_RATIO = 0.9;
 const log = (msg: string) => process.stderr.write(`[bench:cleansing] ${msg}\n`);
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:19092').split(',');
 const mongoUrl = process.env.MONGO_URL ?? 'mongodb://127.0.0.1:37017';
+const serviceMongoUrl =
+  args.commands === true ? `${mongoUrl}${mongoUrl.includes('?') ? '&' : '?'}monitorCommands=true` : mongoUrl;
 const suffix = randomUUID().slice(0, 8);
 const logger = createLogger({ service: 'bench-cleansing', version: '0', level: 'warn' });
 
@@ -121,7 +129,7 @@ async function startSide(
       NODE_ENV: 'test',
       LOG_LEVEL: 'warn',
       KAFKA_BROKERS: brokers.join(','),
-      MONGO_URL: mongoUrl,
+      MONGO_URL: serviceMongoUrl,
       MONGO_DB: dbName,
       KAFKA_TOPIC_PREFIX: prefix,
       SERVICE_PORT: '0',
@@ -129,6 +137,7 @@ async function startSide(
     }),
     { logger, defaultMetrics: false },
   );
+  if (args.commands === true) monitorCommands(dbName);
   const outcomes = await collectEvents({
     brokers,
     topic: `${prefix}${Topics.cleansing.name}`,
@@ -169,6 +178,44 @@ function lead(side: Side, phase: string, i: number, mobile: string): EnvelopeOf<
   });
 }
 
+/**
+ * Database commands per service database, by `command collection` (driver command monitoring; the
+ * service's connection URL carries `monitorCommands=true` under `--commands`).
+ */
+const commandCounts = new Map<string, Map<string, number>>();
+type CommandStarted = { databaseName: string; commandName: string; command?: Record<string, unknown> };
+function monitorCommands(dbName: string) {
+  const counts = new Map<string, number>();
+  commandCounts.set(dbName, counts);
+  for (const connection of mongoose.connections) {
+    if (connection.name !== dbName) continue;
+    const client = connection.getClient() as unknown as {
+      on(event: 'commandStarted', listener: (event: CommandStarted) => void): void;
+    };
+    client.on('commandStarted', (event) => {
+      if (event.databaseName !== dbName) return;
+      const target = event.command?.[event.commandName];
+      const key = `${event.commandName} ${typeof target === 'string' ? target : ''}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    });
+  }
+}
+/** Commands counted since the last call, per lead; undefined without `--commands`. */
+function commandsPerLead(dbName: string, leads: number): Record<string, number> | undefined {
+  const counts = commandCounts.get(dbName);
+  if (counts === undefined) return undefined;
+  const out: Record<string, number> = {};
+  let total = 0;
+  for (const [key, n] of [...counts].sort((a, b) => b[1] - a[1])) {
+    if (key.startsWith('hello') || key.startsWith('ping') || key.startsWith('endSessions')) continue;
+    out[key] = round(n / leads, 3);
+    total += n;
+  }
+  counts.clear();
+  out.total = round(total / leads, 3);
+  return out;
+}
+
 interface PhaseResult {
   leads: number;
   outcomes: number;
@@ -176,11 +223,14 @@ interface PhaseResult {
   perSecond: number;
   kinds: Record<string, number>;
   loadAverage1m: number;
+  /** Database commands per lead (`--commands`). */
+  commandsPerLead?: Record<string, number>;
 }
 
 /** Publishes the leads at once and waits for every outcome; leads per second. */
 async function measure(side: Side, phase: string, mobileList: string[]): Promise<PhaseResult> {
   const leadsToSend = mobileList.map((m, i) => lead(side, phase, i, m));
+  commandsPerLead(side.dbName, 1); // reset: only this phase's commands are counted
   const ids = new Set(leadsToSend.map((l) => l.data.leadId));
   const seen = new Set<string>();
   let scanned = side.outcomes.events.length;
@@ -206,8 +256,11 @@ async function measure(side: Side, phase: string, mobileList: string[]): Promise
   const seconds = ((seen.size === ids.size ? lastAt : performance.now()) - startedAt) / 1_000;
   const perSecond = seen.size / seconds;
   const load = round(os.loadavg()[0] ?? 0, 2);
+  // Every command of the phase has started: an outcome is published after its lead's writes.
+  const commands = commandsPerLead(side.dbName, Math.max(1, seen.size));
   log(
-    `${side.name} ${phase}: ${seen.size}/${ids.size} outcomes in ${round(seconds, 2)} s → ${round(perSecond)} leads/s ${JSON.stringify(kinds)} (load ${load})`,
+    `${side.name} ${phase}: ${seen.size}/${ids.size} outcomes in ${round(seconds, 2)} s → ${round(perSecond)} leads/s ${JSON.stringify(kinds)} (load ${load})` +
+      (commands === undefined ? '' : `\n  database commands per lead: ${JSON.stringify(commands)}`),
   );
   return {
     leads: ids.size,
@@ -216,6 +269,7 @@ async function measure(side: Side, phase: string, mobileList: string[]): Promise
     perSecond: round(perSecond),
     kinds,
     loadAverage1m: load,
+    ...(commands === undefined ? {} : { commandsPerLead: commands }),
   };
 }
 

@@ -29,6 +29,8 @@ export const ConfigSchema = Type.Composite([
     BLOCKED_MOBILES: Type.Array(Type.String({ pattern: '^\\+[1-9][0-9]{6,14}$' }), { default: [] }),
     /** Partitions handled in parallel by one instance. */
     CONSUMER_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 3 }),
+    /** Most leads of one partition decided and written together (the consumer's batch mode). */
+    CONSUMER_MAX_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 5_000, default: 500 }),
   }),
 ]);
 

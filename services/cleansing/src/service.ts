@@ -9,7 +9,9 @@ import {
   createPublisher,
   ensureTopics,
   parseEnvelopeMinimal,
+  type BatchHandler,
   type EnvelopeParser,
+  type MessageContext,
   type MessageHandler,
 } from '@leadflow/platform/kafka';
 import { createLogger, type Logger } from '@leadflow/platform/logger';
@@ -25,7 +27,8 @@ import {
 } from './consumers/lead-closed.consumer.js';
 import { createLeadOwnerHandler, isOwnerEvent, type OwnerEnvelope } from './consumers/lead-owner.consumer.js';
 import { coalescingPublisher } from './consumers/coalescing-publisher.js';
-import { createLeadReceivedHandler } from './consumers/lead-received.consumer.js';
+import { createLeadReceivedBatchHandler } from './consumers/lead-received.batch.js';
+import { createLeadReceivedHandler, type LeadReceivedDeps } from './consumers/lead-received.consumer.js';
 import { DEFAULT_VALIDITY_RULES } from './domain/validity.js';
 import { createDedupRuleRepository } from './repositories/dedup-rule.repository.js';
 import { dedupRuleModel } from './repositories/dedup-rule.schema.js';
@@ -136,7 +139,7 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
       labelNames: ['outcome'],
       registers: [metrics.registry],
     });
-    const handleReceived = createLeadReceivedHandler({
+    const receivedDeps: LeadReceivedDeps = {
       leads,
       touchpoints,
       rules,
@@ -150,18 +153,15 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
         blockedMobiles: [...DEFAULT_VALIDITY_RULES.blockedMobiles, ...config.BLOCKED_MOBILES],
       },
       outcomes,
-    });
+    };
+    const handleReceived = createLeadReceivedHandler(receivedDeps);
+    const handleReceivedBatch = createLeadReceivedBatchHandler(receivedDeps);
     const handleClosed = createLeadClosedHandler({ leads });
     const handleOwner = createLeadOwnerHandler({ leads });
     const groupId = `${prefix}leadflow-cleansing`;
     const processed = createMongoProcessedEvents(connection);
-    /** Lifecycle and allocation events are marked processed after their handler, and skipped once marked. */
-    const marked = async (envelope: Envelope, handle: () => Promise<void>) => {
-      if (await processed.has(groupId, envelope.id)) return;
-      await handle();
-      await processed.add(groupId, envelope.id);
-    };
-    const handler: MessageHandler = async (envelope, ctx) => {
+    /** One envelope, whatever its topic; marks are the caller's (see `batchHandler`). */
+    const handleOne: MessageHandler = async (envelope, ctx) => {
       if (!isEventName(envelope.type)) return;
       if (envelope.type === 'lead.received') {
         // No processed-event mark: the lead's recorded outcome (its pool entry or touchpoint, keyed by
@@ -169,10 +169,69 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
         // That saves a read and a write per lead on the hot path.
         await handleReceived(envelope as EnvelopeOf<'lead.received'>, ctx);
       } else if (isClosingEvent(envelope.type)) {
-        await marked(envelope, () => handleClosed(envelope as ClosingEnvelope, ctx));
+        await handleClosed(envelope as ClosingEnvelope, ctx);
       } else if (isOwnerEvent(envelope.type)) {
-        await marked(envelope, () => handleOwner(envelope as OwnerEnvelope, ctx));
+        await handleOwner(envelope as OwnerEnvelope, ctx);
       }
+    };
+    const seenAmong = async (ids: readonly string[]) => {
+      if (processed.hasMany !== undefined) return processed.hasMany(groupId, ids);
+      const seen = new Set<string>();
+      for (const id of ids) if (await processed.has(groupId, id)) seen.add(id);
+      return seen;
+    };
+    const markAll = async (ids: readonly string[]) => {
+      if (processed.addMany !== undefined) return processed.addMany(groupId, ids);
+      for (const id of ids) await processed.add(groupId, id);
+    };
+    /** Closures and ownership events are marked processed after their handler, and skipped once marked. */
+    const isMarked = (envelope: Envelope) => isClosingEvent(envelope.type) || isOwnerEvent(envelope.type);
+    const messageContext = (envelope: Envelope, ctx: Parameters<BatchHandler>[1]): MessageContext => ({
+      topic: ctx.topic,
+      partition: ctx.partition,
+      offset: ctx.firstOffset,
+      headers: {},
+      logger: ctx.logger.child({ eventId: envelope.id, eventType: envelope.type }),
+      signal: ctx.signal,
+      attempt: ctx.attempt,
+      pausePartition: () => undefined,
+    });
+    /**
+     * The consumer's batch mode: a chunk of one partition, in offset order. `lead.received` runs of the
+     * chunk go through the batch path (bulk reads, decisions in memory, bulk writes, one publish);
+     * closures and ownership events run one by one, with one processed-mark look-up and one mark for
+     * the chunk. A chunk that failed is re-run by the consumer one envelope at a time (`fallback`):
+     * those go through the per-message handler, which resolves races and re-publishes what the failed
+     * attempt recorded.
+     */
+    const batchHandler: BatchHandler = async (envelopes, ctx) => {
+      if (ctx.fallback) {
+        for (const envelope of envelopes) {
+          if (isMarked(envelope) && (await processed.has(groupId, envelope.id))) continue;
+          await handleOne(envelope, messageContext(envelope, ctx));
+          if (isMarked(envelope)) await processed.add(groupId, envelope.id);
+        }
+        return;
+      }
+      const markedIds = envelopes.filter(isMarked).map((e) => e.id);
+      const seen = markedIds.length === 0 ? new Set<string>() : await seenAmong(markedIds);
+      let received: EnvelopeOf<'lead.received'>[] = [];
+      const flush = async () => {
+        if (received.length > 0) await handleReceivedBatch(received, ctx);
+        received = [];
+      };
+      for (const envelope of envelopes) {
+        if (envelope.type === 'lead.received') {
+          received.push(envelope as EnvelopeOf<'lead.received'>);
+          continue;
+        }
+        await flush();
+        if (!seen.has(envelope.id)) await handleOne(envelope, messageContext(envelope, ctx));
+      }
+      await flush();
+      // Marked after their handlers, as one by one: a crash in between re-runs idempotent handlers.
+      const toMark = markedIds.filter((id) => !seen.has(id));
+      if (toMark.length > 0) await markAll(toMark);
     };
 
     const consumer = createConsumer({
@@ -182,7 +241,8 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
       logger,
       registry: metrics.registry,
       parse,
-      handler,
+      batchHandler,
+      maxBatchSize: config.CONSUMER_MAX_BATCH_SIZE,
       // Losing a race for a customer's slot resolves within milliseconds; a few more tries than the
       // default keep a burst of one customer's leads across instances out of the DLQ.
       retry: { attempts: 8, initialMs: 100, maxMs: 5_000 },

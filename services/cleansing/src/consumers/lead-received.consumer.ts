@@ -2,11 +2,18 @@ import { createHash } from 'node:crypto';
 import type { EnvelopeOf } from '@leadflow/contracts/events';
 import { RetriableError, type MessageContext, type Publisher } from '@leadflow/platform/kafka';
 import type { Counter } from 'prom-client';
-import { decideDedup, identityKey, newCustomerId, type MatchKey } from '../domain/dedup.js';
+import {
+  decideDedup,
+  identityKey,
+  newCustomerId,
+  type DedupDecision,
+  type DedupRule,
+  type MatchKey,
+} from '../domain/dedup.js';
 import { normaliseCustomer, type NormalisedLead } from '../domain/normalise.js';
 import { outcomeEnvelope, outcomeEventId, type Outcome } from '../domain/outcome-events.js';
-import { evaluateValidity, type ValidityRuleSet } from '../domain/validity.js';
-import { matchVehicle } from '../domain/vehicle-catalogue.js';
+import { evaluateValidity, type ValidityResult, type ValidityRuleSet } from '../domain/validity.js';
+import { matchVehicle, type VehicleCatalogue } from '../domain/vehicle-catalogue.js';
 import { cachedPerOem } from './settings-cache.js';
 import type { DedupRuleRepository } from '../repositories/dedup-rule.repository.js';
 import type { LeadRepository } from '../repositories/lead.repository.js';
@@ -36,9 +43,9 @@ export interface LeadReceivedDeps {
   settingsTtlMs?: number;
 }
 
-const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
+export const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
 
-function mergedOutcome(touchpoint: TouchpointDoc): Outcome {
+export function mergedOutcome(touchpoint: TouchpointDoc): Outcome {
   return {
     kind: 'duplicated',
     openLeadId: touchpoint.openLeadId,
@@ -64,7 +71,7 @@ function outcomeVehicle(vehicle: VehicleDoc | undefined): { vehicle?: { series?:
 }
 
 /** Re-derives the outcome recorded with a pool entry. */
-function leadOutcome(lead: LeadDoc): Outcome {
+export function leadOutcome(lead: LeadDoc): Outcome {
   const d = lead.decision;
   switch (d.kind) {
     case 'invalidated':
@@ -124,6 +131,168 @@ function baseLeadDoc(
   if (contact.emailMasked !== undefined) doc.emailMasked = contact.emailMasked;
   if (contact.phoneMasked !== undefined) doc.phoneMasked = contact.phoneMasked;
   return doc;
+}
+
+/** The hashes of the lead's contacts on the given match keys (those it has). */
+export function ruleHashesOf(
+  lead: NormalisedLead,
+  matchKeys: readonly MatchKey[],
+): Partial<Record<MatchKey, string>> {
+  const contactHashes: Record<MatchKey, string | undefined> = {
+    mobile: lead.contact.mobileHash,
+    email: lead.contact.emailHash,
+    phone: lead.contact.phoneHash,
+  };
+  const hashes: Partial<Record<MatchKey, string>> = {};
+  for (const key of matchKeys) {
+    const hash = contactHashes[key];
+    if (hash !== undefined) hashes[key] = hash;
+  }
+  return hashes;
+}
+
+/** The validity rules that fired, as recorded with the lead. */
+export const firedRulesOf = (validity: ValidityResult): FiredRuleDoc[] =>
+  validity.fired.map((r) => ({ ruleId: r.ruleId, kind: r.kind, detail: r.detail }));
+
+/** The catalogue match recorded with a valid lead; its rules are added to `fired`. */
+export function vehicleOf(
+  catalogue: VehicleCatalogue,
+  intent: EnvelopeOf<'lead.received'>['data']['intent'],
+  fired: FiredRuleDoc[],
+): VehicleDoc {
+  const match = matchVehicle(catalogue, intent);
+  for (const r of match.fired) fired.push({ ruleId: r.ruleId, kind: 'catalogue', detail: r.detail });
+  return {
+    ...(match.series === undefined ? {} : { series: match.series }),
+    ...(match.model === undefined ? {} : { model: match.model }),
+    catalogueVersion: catalogue.version,
+  };
+}
+
+/** The pool entry of an invalid lead (closed as invalid at once) and its outcome. */
+export function invalidLead(
+  envelope: EnvelopeOf<'lead.received'>,
+  lead: NormalisedLead,
+  validity: Extract<ValidityResult, { valid: false }>,
+  fired: FiredRuleDoc[],
+  decidedAt: Date,
+): { doc: LeadDoc; outcome: Outcome } {
+  const { oemId, data } = envelope;
+  const identity =
+    lead.contact.mobileHash === undefined
+      ? undefined
+      : { key: 'mobile' as const, hash: lead.contact.mobileHash };
+  const doc: LeadDoc = {
+    ...baseLeadDoc(envelope, lead, newCustomerId(oemId, identity, data.leadId, sha256), decidedAt),
+    status: 'closed',
+    openKey: closedKeyOf(data.leadId),
+    closedAs: 'invalid',
+    closedAt: decidedAt,
+    markers: [],
+    rulesFired: fired,
+    decision: {
+      kind: 'invalidated',
+      eventId: outcomeEventId(data.leadId, 'invalidated'),
+      decidedAt,
+      reason: validity.reason,
+      ruleId: validity.ruleId,
+      detail: validity.detail,
+    },
+  };
+  return {
+    doc,
+    outcome: {
+      kind: 'invalidated',
+      decidedAt,
+      reason: validity.reason,
+      ruleId: validity.ruleId,
+      detail: validity.detail,
+    },
+  };
+}
+
+/** The new open pool entry of a cleansed or reactivated lead and its outcome. */
+export function openLead(
+  envelope: EnvelopeOf<'lead.received'>,
+  lead: NormalisedLead,
+  rule: DedupRule,
+  decision: Exclude<DedupDecision, { kind: 'duplicate' }>,
+  identity: { key: MatchKey; hash: string } | undefined,
+  fired: readonly FiredRuleDoc[],
+  vehicle: VehicleDoc,
+  decidedAt: Date,
+): { doc: LeadDoc; outcome: Outcome } {
+  const { oemId, data } = envelope;
+  const customerId =
+    decision.kind === 'reactivated'
+      ? decision.customerId
+      : newCustomerId(oemId, identity, data.leadId, sha256);
+  const outcome: Outcome =
+    decision.kind === 'reactivated'
+      ? {
+          kind: 'reactivated',
+          customerId,
+          decidedAt,
+          dedupRuleId: rule.id,
+          reactivatedFrom: decision.reactivatedFrom,
+          previousStatus: decision.previousStatus,
+          ...outcomeVehicle(vehicle),
+        }
+      : { kind: 'cleansed', customerId, decidedAt, dedupRuleId: rule.id, ...outcomeVehicle(vehicle) };
+  const dedupDetail =
+    decision.kind === 'reactivated'
+      ? `Reactivated from ${decision.reactivatedFrom} (${decision.previousStatus}), matched on ${decision.matchedOn}`
+      : 'No open lead and no recent closed lead for the customer';
+  const doc: LeadDoc = {
+    ...baseLeadDoc(envelope, lead, customerId, decidedAt),
+    status: 'open',
+    openKey: identity === undefined ? closedKeyOf(data.leadId) : openKeyOf(oemId, identity.hash),
+    markers: decision.kind === 'reactivated' ? ['reactivated'] : [],
+    rulesFired: [...fired, { ruleId: rule.id, kind: 'dedup', detail: dedupDetail }],
+    vehicle,
+    decision: {
+      kind: outcome.kind,
+      eventId: outcomeEventId(data.leadId, outcome.kind),
+      decidedAt,
+      dedupRuleId: rule.id,
+      ...(decision.kind === 'reactivated'
+        ? {
+            reactivatedFrom: decision.reactivatedFrom,
+            previousStatus: decision.previousStatus,
+            matchedOn: decision.matchedOn,
+          }
+        : {}),
+    },
+  };
+  return { doc, outcome };
+}
+
+/** The touchpoint of a lead merged into the customer's open lead (its owner kept). */
+export function touchpointOf(
+  envelope: EnvelopeOf<'lead.received'>,
+  open: Pick<LeadDoc, '_id' | 'customerId' | 'dealerId' | 'agentId'>,
+  matchedOn: MatchKey,
+  rule: DedupRule,
+  vehicle: VehicleDoc,
+  decidedAt: Date,
+): TouchpointDoc {
+  const { oemId, data } = envelope;
+  return {
+    _id: data.leadId,
+    oemId,
+    openLeadId: open._id,
+    customerId: open.customerId,
+    channel: data.channel,
+    sourceId: data.sourceId,
+    receivedAt: new Date(data.receivedAt),
+    matchedOn,
+    dedupRuleId: rule.id,
+    decidedAt,
+    vehicle,
+    ...(open.dealerId === undefined ? {} : { dealerId: open.dealerId }),
+    ...(open.agentId === undefined ? {} : { agentId: open.agentId }),
+  };
 }
 
 /** How many times one message re-reads the state after losing a race before handing over to a retry. */
@@ -192,19 +361,6 @@ export function createLeadReceivedHandler(deps: LeadReceivedDeps) {
     // (cached) and the customer's candidates on the keys the OEM's rule matches on. Keys the rule does
     // not enable are never read: an email shared by thousands of unrelated leads would cost a large
     // read on every one of them.
-    const contactHashes: Record<MatchKey, string | undefined> = {
-      mobile: lead.contact.mobileHash,
-      email: lead.contact.emailHash,
-      phone: lead.contact.phoneHash,
-    };
-    const ruleHashes = (matchKeys: readonly MatchKey[]) => {
-      const hashes: Partial<Record<MatchKey, string>> = {};
-      for (const key of matchKeys) {
-        const hash = contactHashes[key];
-        if (hash !== undefined) hashes[key] = hash;
-      }
-      return hashes;
-    };
     const recordedOutcome = findRecorded(envelope);
     const rulePromise = validity.valid ? rules(oemId) : undefined;
     const prefetch =
@@ -214,7 +370,7 @@ export function createLeadReceivedHandler(deps: LeadReceivedDeps) {
             rulePromise,
             catalogues(oemId),
             rulePromise.then((rule) =>
-              deps.leads.findCandidates(oemId, ruleHashes(rule.matchKeys), data.leadId),
+              deps.leads.findCandidates(oemId, ruleHashesOf(lead, rule.matchKeys), data.leadId),
             ),
           ]);
     // Settle the prefetch even when the redelivery path returns first, so no rejection goes unhandled.
@@ -222,86 +378,33 @@ export function createLeadReceivedHandler(deps: LeadReceivedDeps) {
     if (await republishRecorded(envelope, lead, ctx, recordedOutcome)) return;
 
     const decidedAt = new Date();
-    const fired: FiredRuleDoc[] = validity.fired.map((r) => ({
-      ruleId: r.ruleId,
-      kind: r.kind,
-      detail: r.detail,
-    }));
+    const fired = firedRulesOf(validity);
 
     if (!validity.valid) {
-      const identity =
-        lead.contact.mobileHash === undefined
-          ? undefined
-          : { key: 'mobile' as const, hash: lead.contact.mobileHash };
-      const doc: LeadDoc = {
-        ...baseLeadDoc(envelope, lead, newCustomerId(oemId, identity, data.leadId, sha256), decidedAt),
-        status: 'closed',
-        openKey: closedKeyOf(data.leadId),
-        closedAs: 'invalid',
-        closedAt: decidedAt,
-        markers: [],
-        rulesFired: fired,
-        decision: {
-          kind: 'invalidated',
-          eventId: outcomeEventId(data.leadId, 'invalidated'),
-          decidedAt,
-          reason: validity.reason,
-          ruleId: validity.ruleId,
-          detail: validity.detail,
-        },
-      };
+      const { doc, outcome } = invalidLead(envelope, lead, validity, fired, decidedAt);
       if ((await deps.leads.insert(doc)) === 'exists') {
         await republishRecorded(envelope, lead, ctx);
         return;
       }
-      await publish(
-        envelope,
-        lead,
-        {
-          kind: 'invalidated',
-          decidedAt,
-          reason: validity.reason,
-          ruleId: validity.ruleId,
-          detail: validity.detail,
-        },
-        ctx,
-      );
+      await publish(envelope, lead, outcome, ctx);
       return;
     }
 
     if (prefetch === undefined) throw new Error('unreachable: valid leads prefetch their settings');
     const [rule, catalogue, firstCandidates] = await prefetch;
-    const match = matchVehicle(catalogue, data.intent);
-    const vehicle: VehicleDoc = {
-      ...(match.series === undefined ? {} : { series: match.series }),
-      ...(match.model === undefined ? {} : { model: match.model }),
-      catalogueVersion: catalogue.version,
-    };
-    for (const r of match.fired) fired.push({ ruleId: r.ruleId, kind: 'catalogue', detail: r.detail });
-    const hashes = ruleHashes(rule.matchKeys);
+    const vehicle = vehicleOf(catalogue, data.intent, fired);
+    const hashes = ruleHashesOf(lead, rule.matchKeys);
     const identity = identityKey(rule, hashes);
     const receivedAt = new Date(data.receivedAt);
 
     async function mergeInto(openLeadId: string, matchedOn: MatchKey): Promise<'done' | 'not_open'> {
-      const openLead = await deps.leads.get(oemId, openLeadId);
-      if (openLead === undefined) throw new RetriableError(`open lead ${openLeadId} is not recorded yet`);
-      if (openLead.status !== 'open') return 'not_open';
+      const open = await deps.leads.get(oemId, openLeadId);
+      if (open === undefined) throw new RetriableError(`open lead ${openLeadId} is not recorded yet`);
+      if (open.status !== 'open') return 'not_open';
       // Recorded now, or by an earlier delivery of this lead: either way the stored record is the truth.
-      const touchpoint = await deps.touchpoints.record({
-        _id: data.leadId,
-        oemId,
-        openLeadId,
-        customerId: openLead.customerId,
-        channel: data.channel,
-        sourceId: data.sourceId,
-        receivedAt,
-        matchedOn,
-        dedupRuleId: rule.id,
-        decidedAt,
-        vehicle,
-        ...(openLead.dealerId === undefined ? {} : { dealerId: openLead.dealerId }),
-        ...(openLead.agentId === undefined ? {} : { agentId: openLead.agentId }),
-      });
+      const touchpoint = await deps.touchpoints.record(
+        touchpointOf(envelope, open, matchedOn, rule, vehicle, decidedAt),
+      );
       await publish(envelope, lead, mergedOutcome(touchpoint), ctx);
       return 'done';
     }
@@ -314,48 +417,7 @@ export function createLeadReceivedHandler(deps: LeadReceivedDeps) {
         if ((await mergeInto(decision.openLeadId, decision.matchedOn)) === 'done') return;
         continue;
       }
-
-      const customerId =
-        decision.kind === 'reactivated'
-          ? decision.customerId
-          : newCustomerId(oemId, identity, data.leadId, sha256);
-      const outcome: Outcome =
-        decision.kind === 'reactivated'
-          ? {
-              kind: 'reactivated',
-              customerId,
-              decidedAt,
-              dedupRuleId: rule.id,
-              reactivatedFrom: decision.reactivatedFrom,
-              previousStatus: decision.previousStatus,
-              ...outcomeVehicle(vehicle),
-            }
-          : { kind: 'cleansed', customerId, decidedAt, dedupRuleId: rule.id, ...outcomeVehicle(vehicle) };
-      const dedupDetail =
-        decision.kind === 'reactivated'
-          ? `Reactivated from ${decision.reactivatedFrom} (${decision.previousStatus}), matched on ${decision.matchedOn}`
-          : 'No open lead and no recent closed lead for the customer';
-      const doc: LeadDoc = {
-        ...baseLeadDoc(envelope, lead, customerId, decidedAt),
-        status: 'open',
-        openKey: identity === undefined ? closedKeyOf(data.leadId) : openKeyOf(oemId, identity.hash),
-        markers: decision.kind === 'reactivated' ? ['reactivated'] : [],
-        rulesFired: [...fired, { ruleId: rule.id, kind: 'dedup', detail: dedupDetail }],
-        vehicle,
-        decision: {
-          kind: outcome.kind,
-          eventId: outcomeEventId(data.leadId, outcome.kind),
-          decidedAt,
-          dedupRuleId: rule.id,
-          ...(decision.kind === 'reactivated'
-            ? {
-                reactivatedFrom: decision.reactivatedFrom,
-                previousStatus: decision.previousStatus,
-                matchedOn: decision.matchedOn,
-              }
-            : {}),
-        },
-      };
+      const { doc, outcome } = openLead(envelope, lead, rule, decision, identity, fired, vehicle, decidedAt);
       const inserted = await deps.leads.insert(doc);
       if (inserted === 'exists') {
         await republishRecorded(envelope, lead, ctx);

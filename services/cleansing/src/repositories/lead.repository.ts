@@ -25,8 +25,41 @@ export interface LeadOwner {
   grabbed: boolean;
 }
 
+/**
+ * A pool entry as the batch path reads it for dedup: the candidate fields, the owner (kept on
+ * duplicates) and the contact hashes it matched on. The tenant is checked by the caller.
+ */
+export type PoolRow = Pick<
+  LeadDoc,
+  | '_id'
+  | 'oemId'
+  | 'customerId'
+  | 'status'
+  | 'closedAs'
+  | 'closedAt'
+  | 'receivedAt'
+  | 'dealerId'
+  | 'agentId'
+  | 'mobileHash'
+  | 'emailHash'
+  | 'phoneHash'
+>;
+
 export interface LeadRepository {
   get(oemId: string, leadId: string): Promise<LeadDoc | undefined>;
+  /** The pool entries with these ids, whatever their tenant (one `$in` read; the caller checks `oemId`). */
+  getMany(leadIds: readonly string[]): Promise<LeadDoc[]>;
+  /**
+   * Every pool entry carrying one of the given hashes on its key, whatever the tenant: one `$in` read
+   * per key (served by the hash-first index). The caller checks the tenant and keeps the newest
+   * {@link MAX_CANDIDATES_PER_KEY} per hash, as {@link findCandidates} does.
+   */
+  findByHashes(hashes: Partial<Record<MatchKey, readonly string[]>>): Promise<PoolRow[]>;
+  /**
+   * Inserts new pool entries in one ordered write. Throws on the first refused entry (an id already
+   * recorded, an open-lead key taken); the entries before it are inserted, the rest are not.
+   */
+  insertMany(leads: readonly LeadDoc[]): Promise<void>;
   /**
    * The customer's pool entries on each given key (at most one of them open), one candidate per
    * (lead, key), never `excludeLeadId`.
@@ -73,7 +106,16 @@ const CANDIDATE_FIELDS = {
  * The newest entries read per match key. A customer's entries are its histories (merged leads are
  * touchpoints), so this is never reached in practice; the open lead, the newest, is always among them.
  */
-const MAX_CANDIDATES_PER_KEY = 100;
+export const MAX_CANDIDATES_PER_KEY = 100;
+
+const POOL_ROW_FIELDS = {
+  ...CANDIDATE_FIELDS,
+  dealerId: 1,
+  agentId: 1,
+  mobileHash: 1,
+  emailHash: 1,
+  phoneHash: 1,
+} as const;
 
 /** The lead pool (`leads`). Every query is scoped to the OEM (in the filter, or checked on reads by `_id`); plain objects. */
 export function createLeadRepository(deps: { connection: Connection }): LeadRepository {
@@ -89,6 +131,38 @@ export function createLeadRepository(deps: { connection: Connection }): LeadRepo
 
   return {
     get: byId,
+
+    async getMany(leadIds) {
+      if (leadIds.length === 0) return [];
+      return Lead.find({ _id: { $in: [...new Set(leadIds)] } })
+        .lean<LeadDoc[]>()
+        .exec();
+    },
+
+    async findByHashes(hashes) {
+      // One query per key, on the hash alone (see findCandidates): `$in` of top-level string equality
+      // is served by the hash-first index on the patched FerretDB. No sort or limit: neither is pushed
+      // down there, so the caller orders and trims in memory what the server would have read anyway.
+      const perKey = await Promise.all(
+        (Object.entries(hashes) as [MatchKey, readonly string[] | undefined][]).map(([key, list]) =>
+          list === undefined || list.length === 0
+            ? Promise.resolve([])
+            : Lead.find({ [hashField[key]]: { $in: [...new Set(list)] } })
+                .select(POOL_ROW_FIELDS)
+                .lean<PoolRow[]>()
+                .exec(),
+        ),
+      );
+      // A lead found on two keys is one row.
+      const rows = new Map<string, PoolRow>();
+      for (const row of perKey.flat()) rows.set(row._id, row);
+      return [...rows.values()];
+    },
+
+    async insertMany(leads) {
+      if (leads.length === 0) return;
+      await Lead.insertMany(leads, { ordered: true });
+    },
 
     async findCandidates(oemId, hashes, excludeLeadId) {
       // One query per key, on the hash alone: each is served by the index that starts with that hash

@@ -7,6 +7,10 @@ export interface TouchpointRepository {
   /** Records a merge; when the lead was merged before (a redelivery), returns that earlier record. */
   record(touchpoint: TouchpointDoc): Promise<TouchpointDoc>;
   get(oemId: string, leadId: string): Promise<TouchpointDoc | undefined>;
+  /** The touchpoints with these ids, whatever their tenant (one `$in` read; the caller checks `oemId`). */
+  getMany(leadIds: readonly string[]): Promise<TouchpointDoc[]>;
+  /** Records merges in one ordered write; throws on the first one already recorded (see `record`). */
+  insertMany(touchpoints: readonly TouchpointDoc[]): Promise<void>;
   listFor(oemId: string, openLeadId: string): Promise<TouchpointDoc[]>;
   /** Merged-touchpoint counts of the given open leads (absent means zero). */
   countFor(oemId: string, openLeadIds: readonly string[]): Promise<Map<string, number>>;
@@ -21,6 +25,16 @@ export function createTouchpointRepository(deps: { connection: Connection }): To
   };
   return {
     get,
+    async getMany(leadIds) {
+      if (leadIds.length === 0) return [];
+      return Touchpoint.find({ _id: { $in: [...new Set(leadIds)] } })
+        .lean<TouchpointDoc[]>()
+        .exec();
+    },
+    async insertMany(touchpoints) {
+      if (touchpoints.length === 0) return;
+      await Touchpoint.insertMany(touchpoints, { ordered: true });
+    },
     async record(touchpoint) {
       try {
         await Touchpoint.create(touchpoint);
