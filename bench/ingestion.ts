@@ -17,7 +17,9 @@
  * Prints figures and ratios to the targets, writes bench/results/ingestion.json. Never asserts.
  *
  *   node --import tsx bench/ingestion.ts [--batch-seconds 20] [--clients 4] [--batch 1000]
- *     [--rate 200] [--latency-seconds 15] [--import-rows 50000]
+ *     [--rate 200] [--latency-seconds 15] [--import-rows 50000] [--set KEY=VALUE ...]
+ *
+ * The single-lead phase also prints the service's own per-step timings (its /metrics histograms).
  */
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -40,6 +42,8 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '200' },
     'latency-seconds': { type: 'string', default: '15' },
     'import-rows': { type: 'string', default: '50000' },
+    /** `KEY=VALUE` service configuration (repeatable), e.g. `--set SINGLE_RESERVE_IDS=0`. */
+    set: { type: 'string', multiple: true, default: [] },
   },
 });
 const BATCH_SECONDS = Number(args['batch-seconds']);
@@ -130,6 +134,9 @@ const serviceConfig = {
   MONGO_DB: `bench_ingestion_${suffix}`,
   KAFKA_TOPIC_PREFIX: prefix,
   IMPORT_POLL_MS: '500',
+  ...Object.fromEntries(
+    (args.set ?? []).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+  ),
 };
 type ChildMessage =
   | { type: 'ready'; url: string; intakeTopic: string }
@@ -231,8 +238,60 @@ const offsets = await kafkaAdmin.fetchTopicOffsets(service.intakeTopic);
 const eventsOnTopic = offsets.reduce((sum, p) => sum + Number(p.high), 0);
 await kafkaAdmin.disconnect();
 
+/**
+ * The service's per-step histograms (`ingestion_intake_stage_seconds{stage}`, `ingestion_intake_group_size`
+ * on /metrics): cumulative bucket counts and sums by series, to diff around a phase.
+ */
+type Histograms = Map<string, { buckets: Map<number, number>; sum: number; count: number }>;
+async function scrapeStages(): Promise<Histograms> {
+  const text = await (await fetch(`${service.url}/metrics`)).text();
+  const out: Histograms = new Map();
+  const line = /^(ingestion_intake_(?:stage_seconds|group_size))_(bucket|sum|count)\{([^}]*)\} (\S+)$/;
+  for (const raw of text.split('\n')) {
+    const m = line.exec(raw);
+    if (m === null) continue;
+    const [, name, part, labels, value] = m as unknown as [string, string, string, string, string];
+    const label = /(?:stage|kind)="([^"]+)"/.exec(labels)?.[1] ?? '?';
+    const key = `${name === 'ingestion_intake_group_size' ? 'size:' : ''}${label}`;
+    const h = out.get(key) ?? { buckets: new Map<number, number>(), sum: 0, count: 0 };
+    if (part === 'bucket') {
+      const le = /le="([^"]+)"/.exec(labels)?.[1] ?? '+Inf';
+      h.buckets.set(le === '+Inf' ? Infinity : Number(le), Number(value));
+    } else if (part === 'sum') h.sum = Number(value);
+    else h.count = Number(value);
+    out.set(key, h);
+  }
+  return out;
+}
+/** Per stage during a phase: count, mean, and p50/p99 as the upper bound of their bucket. */
+function stageSummary(before: Histograms, after: Histograms) {
+  const rows: { stage: string; count: number; mean: number; p50: number; p99: number }[] = [];
+  for (const [key, h] of after) {
+    const b = before.get(key);
+    const count = h.count - (b?.count ?? 0);
+    if (count <= 0) continue;
+    const scale = key.startsWith('size:') ? 1 : 1000;
+    const bounds = [...h.buckets.keys()].sort((x, y) => x - y);
+    const at = (q: number) => {
+      for (const le of bounds) {
+        if ((h.buckets.get(le) ?? 0) - (b?.buckets.get(le) ?? 0) >= q * count) return le * scale;
+      }
+      return Infinity;
+    };
+    rows.push({
+      stage: key,
+      count,
+      mean: round(((h.sum - (b?.sum ?? 0)) / count) * scale, 2),
+      p50: at(0.5),
+      p99: at(0.99),
+    });
+  }
+  return rows.sort((x, y) => x.stage.localeCompare(y.stage));
+}
+
 // 2. Single-lead latency at a fixed offered rate -----------------------------------------------------
 log(`latency: POST /v1/leads at ${RATE}/s for ${LATENCY_SECONDS}s`);
+const stagesBefore = await scrapeStages();
 const latencies: number[] = [];
 let latencyFailures = 0;
 const total = RATE * LATENCY_SECONDS;
@@ -264,6 +323,7 @@ for (let i = 0; i < total; i += 1) {
 await Promise.all(inFlight);
 const achievedRate = latencies.length / ((performance.now() - latencyStart) / 1000);
 const latency = summarise(latencies);
+const stages = stageSummary(stagesBefore, await scrapeStages());
 
 // 3. A 50,000-row spreadsheet import -----------------------------------------------------------------
 let importResult: Record<string, unknown> | undefined;
@@ -322,6 +382,7 @@ await closeService();
 const batchLatency = summarise(batchLatencies);
 const results = {
   machine: machine(),
+  serviceSettings: args.set,
   targets: TARGETS,
   ceilings: {
     rawInsertManyDocsPerSecond: insertCeiling.docsPerSecond,
@@ -347,6 +408,8 @@ const results = {
     droppedOverInFlightCap: dropped,
     ...latency,
     p99RatioToTarget: round(latency.p99 / TARGETS.latencyP99Ms, 2),
+    /** The service's own per-step timings during this phase (ms; group sizes for `size:`). */
+    stages,
   },
   import: importResult,
 };
@@ -385,7 +448,13 @@ process.stdout.write(
           ]),
     ],
   )}\n\nbatch: ${acknowledged} leads acknowledged in ${batchRequests} requests (${batchFailures} failed), ` +
-    `${eventsOnTopic} events on the topic (incl. warm-up and latency leads: see JSON)\n`,
+    `${eventsOnTopic} events on the topic (incl. warm-up and latency leads: see JSON)\n` +
+    `\nsingle-lead phase, per step in the service (ms; p50/p99 = upper bound of the histogram bucket):\n${table(
+      [
+        ['step', 'count', 'mean', 'p50 ≤', 'p99 ≤'],
+        ...stages.map((r) => [r.stage, r.count, r.mean, r.p50, r.p99]),
+      ],
+    )}\n`,
 );
 log(`results written to ${writeResults('ingestion', results)}`);
 process.exit(0);

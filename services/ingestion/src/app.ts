@@ -13,6 +13,7 @@ import type { ChannelRepository } from './repositories/channel.repository.js';
 import type { ImportJobRepository } from './repositories/import-job.repository.js';
 import type { ShowroomTrafficRepository } from './repositories/showroom-traffic.repository.js';
 import type { SourceRepository } from './repositories/source.repository.js';
+import type { IntakeTimings } from './use-cases/intake-timings.js';
 import type { Intake } from './use-cases/submit-leads.use-case.js';
 
 export const SERVICE_NAME = 'ingestion';
@@ -33,6 +34,7 @@ export interface AppDeps {
   apiKeyPepper: string;
   timeZone: string;
   now?: () => Date;
+  timings?: IntakeTimings;
 }
 
 /** The ingestion HTTP API; never listens (the service does). */
@@ -56,7 +58,10 @@ export async function buildApp(deps: AppDeps): Promise<HttpApp> {
     apiKeyPepper: deps.apiKeyPepper,
     now,
   });
-  registerLeadRoutes(app, { intake: deps.intake });
+  registerLeadRoutes(app, {
+    intake: deps.intake,
+    ...(deps.timings === undefined ? {} : { timings: deps.timings }),
+  });
   registerVendorRoutes(app, { intake: deps.intake, sources: deps.sources });
   registerImportRoutes(app, {
     ...deps.imports,

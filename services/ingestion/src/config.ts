@@ -33,6 +33,17 @@ export const ConfigSchema = Type.Composite([
      * over. Longer than a normal publish, so the relay never races a live request.
      */
     PUBLISH_LEASE_MS: Type.Integer({ minimum: 100, default: 5_000 }),
+    /**
+     * Lead ids per outbox entry written ahead for single-lead requests, which then write only their
+     * record before the Kafka send (one entry per this many leads, or per window); 0 writes every
+     * group-committed write's entry inline, before its records.
+     */
+    SINGLE_RESERVE_IDS: Type.Integer({ minimum: 0, maximum: 500, default: 256 }),
+    /**
+     * How long single leads draw ids from an entry written ahead; its lease is this plus
+     * PUBLISH_LEASE_MS, so every lead drawn keeps a full lease.
+     */
+    SINGLE_RESERVE_WINDOW_MS: Type.Integer({ minimum: 50, maximum: 10_000, default: 1_000 }),
     /** Producer retries before an intake request answers 503 (at least 1: the producer is idempotent). */
     PUBLISH_RETRIES: Type.Integer({ minimum: 1, maximum: 20, default: 3 }),
     /**

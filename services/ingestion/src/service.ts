@@ -16,6 +16,7 @@ import { createImportJobRepository } from './repositories/import-job.repository.
 import { createIntakeRecordRepository } from './repositories/intake-record.repository.js';
 import { createShowroomTrafficRepository } from './repositories/showroom-traffic.repository.js';
 import { createSourceRepository } from './repositories/source.repository.js';
+import { createIntakeTimings } from './use-cases/intake-timings.js';
 import { createIntakePublisher } from './use-cases/publish-intake.js';
 import { createIntake } from './use-cases/submit-leads.use-case.js';
 
@@ -58,7 +59,14 @@ export async function startService(
     opened.push({ name: 'mongo', close: () => connection.close() });
     const channels = createChannelRepository(connection, { cacheMs: config.LOOKUP_CACHE_MS });
     const sources = createSourceRepository(connection, { cacheMs: config.LOOKUP_CACHE_MS });
-    const records = createIntakeRecordRepository(connection, { logger });
+    const timings = createIntakeTimings(metrics.registry);
+    const records = createIntakeRecordRepository(connection, {
+      logger,
+      timings,
+      reserveIds: config.SINGLE_RESERVE_IDS,
+      reserveWindowMs: config.SINGLE_RESERVE_WINDOW_MS,
+      leaseMs: config.PUBLISH_LEASE_MS,
+    });
     // Closed after everything that publishes: the outbox deletions of acknowledged leads finish.
     opened.push({ name: 'intake-outbox', close: () => records.close() });
     const traffic = createShowroomTrafficRepository(connection);
@@ -92,7 +100,7 @@ export async function startService(
     opened.push({ name: 'kafka-admin', close: () => admin.disconnect() });
 
     const now = () => new Date();
-    const publish = createIntakePublisher({ publisher, records, topic: intakeTopic, now });
+    const publish = createIntakePublisher({ publisher, records, topic: intakeTopic, now, timings });
     const intake = createIntake({
       channels,
       sources,
@@ -103,6 +111,7 @@ export async function startService(
       leaseMs: config.PUBLISH_LEASE_MS,
       logger,
       now,
+      timings,
     });
     const relay = createIntakeRelay({
       records,
@@ -180,6 +189,7 @@ export async function startService(
       apiKeyPepper,
       timeZone: config.BUSINESS_TIME_ZONE,
       now,
+      timings,
     });
     // The relay and producer close after the server has drained its in-flight requests.
     opened.push({ name: 'http', close: () => app.close() });

@@ -4,6 +4,7 @@ import { AppError, IDEMPOTENCY_HEADER, ProblemSchema, type HttpApp } from '@lead
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import { LeadSubmissionSchema } from '../domain/lead-submission.js';
+import { noTimings, type IntakeTimings } from '../use-cases/intake-timings.js';
 import { BatchItemStatuses, type BatchItemResult, type Intake } from '../use-cases/submit-leads.use-case.js';
 import { IntakeRoles } from './roles.js';
 
@@ -78,14 +79,19 @@ export const errorResponses = {
   503: ProblemSchema,
 };
 
-export function registerLeadRoutes(app: HttpApp, deps: { intake: Intake }): void {
+export function registerLeadRoutes(app: HttpApp, deps: { intake: Intake; timings?: IntakeTimings }): void {
   const tags = ['leads'];
+  const timings = deps.timings ?? noTimings;
 
   app.post(
     '/v1/leads',
     {
       preHandler: requireRoles(...IntakeRoles),
       validatorCompiler: passThrough,
+      onResponse: (_request, reply, done) => {
+        timings.observe('single.total', reply.elapsedTime);
+        done();
+      },
       schema: {
         tags,
         summary: 'Submit one lead; answered once lead.received is on Kafka',
@@ -98,6 +104,7 @@ export function registerLeadRoutes(app: HttpApp, deps: { intake: Intake }): void
       },
     },
     async (request, reply) => {
+      timings.observe('single.before_handler', reply.elapsedTime);
       const principal = requirePrincipal(request);
       const outcome = await deps.intake.submitOne(
         { principal, correlationId: request.id, idempotencyKey: idempotencyKey(request) },

@@ -2,6 +2,7 @@ import { isDuplicateKeyError } from '@leadflow/platform/kafka';
 import type { Logger } from '@leadflow/platform/logger';
 import type { Connection } from 'mongoose';
 import { newLeadId } from '../domain/lead-id.js';
+import { noTimings, type IntakeTimings } from '../use-cases/intake-timings.js';
 import { intakeOutboxModel } from './intake-outbox.schema.js';
 import { intakeRecordModel, type IntakeRecordDoc } from './intake-record.schema.js';
 
@@ -67,6 +68,13 @@ const matches = (r: IntakeRecord, key: DedupKeys) =>
  */
 export interface IntakeRecordRepositoryOptions {
   logger?: Logger;
+  timings?: IntakeTimings;
+  /** Lead ids per pre-written outbox entry for single leads; 0 (default) writes each group's entry inline. */
+  reserveIds?: number;
+  /** How long single leads draw ids from a pre-written entry (ms). */
+  reserveWindowMs?: number;
+  /** PUBLISH_LEASE_MS: every lead drawn from a pre-written entry has at least this lease left. */
+  leaseMs?: number;
 }
 
 interface OutboxEntry {
@@ -81,6 +89,16 @@ interface LocalEntry {
   remaining: Set<string>;
   all: string[];
   since: number;
+  /** A pre-written entry still drawn from: not complete even when no lead of it is pending. */
+  open?: boolean;
+  /** Stops drawing from it (a pre-written entry). */
+  close?: () => void;
+}
+
+/** A single lead's write: its record, and whether it was inserted or repeats an earlier record. */
+export interface SingleOutcome {
+  record: IntakeRecord;
+  outcome: InsertOutcome;
 }
 
 export function createIntakeRecordRepository(
@@ -89,6 +107,7 @@ export function createIntakeRecordRepository(
 ) {
   const records = intakeRecordModel(connection);
   const outbox = intakeOutboxModel(connection);
+  const timings = options.timings ?? noTimings;
 
   /** Records by lead id, `$in` chunks on `_id`. */
   const byIds = async (ids: readonly string[]): Promise<IntakeRecord[]> => {
@@ -155,6 +174,7 @@ export function createIntakeRecordRepository(
   let queued: LocalEntry[] = [];
   let deleting: Promise<void> | undefined;
   const deleteEntries = async (ids: readonly string[]) => {
+    const t0 = performance.now();
     await Promise.all(
       chunks(ids).map((part) =>
         part.length === 1
@@ -162,6 +182,7 @@ export function createIntakeRecordRepository(
           : outbox.collection.deleteMany({ _id: { $in: part as never[] } }),
       ),
     );
+    timings.observe('outbox.delete', performance.now() - t0);
   };
   const flushDeletes = (): Promise<void> => {
     if (deleting !== undefined) return deleting;
@@ -205,26 +226,15 @@ export function createIntakeRecordRepository(
   };
 
   /**
-   * Writes many leads as pending, leased to the caller until `lockedUntil`: one outbox entry, then
-   * the records in one `insertMany`. The ones refused by a unique index come back with the record they
-   * collided with (possibly another item of the same batch), found with a few indexed `$in` queries.
+   * The records in one unordered `insertMany`. The ones refused by a unique index come back with the
+   * record they collided with (possibly another item of the same write), found with a few indexed
+   * `$in` queries; `failed` lists their indexes.
    */
-  async function insertAll(
+  async function insertRecords(
     list: readonly IntakeRecord[],
-    lockedUntil: Date,
-    now: Date,
-  ): Promise<InsertOutcome[]> {
+  ): Promise<{ outcomes: InsertOutcome[]; failed: Set<number> }> {
     const outcomes: InsertOutcome[] = list.map(() => ({ inserted: true }));
-    if (list.length === 0) return outcomes;
-    const entryId = newLeadId(now.getTime());
-    const leadIds = list.map((r) => r._id);
-    await outbox.collection.insertOne({
-      _id: entryId,
-      leadIds,
-      lockedUntil,
-      attempts: 1,
-      createdAt: now,
-    } as never);
+    const t0 = performance.now();
     let failed: number[] = [];
     try {
       await records.collection.insertMany([...list] as never[], { ordered: false });
@@ -233,12 +243,9 @@ export function createIntakeRecordRepository(
       if (indexes === undefined) throw error;
       failed = indexes;
     }
-    const failedSet = new Set(failed);
-    const inserted = leadIds.filter((_, i) => !failedSet.has(i));
-    // The collided leads stay listed in the entry: without a record, they are never published.
-    if (inserted.length > 0) track(entryId, inserted, now.getTime());
-    else await deleteEntries([entryId]);
-    if (failed.length === 0) return outcomes;
+    timings.observe('write.records', performance.now() - t0);
+    timings.groupSize('write', list.length);
+    if (failed.length === 0) return { outcomes, failed: new Set() };
     const collided = failed.map((i) => list[i]).filter((r): r is IntakeRecord => r !== undefined);
     const existing = await existingFor(
       collided,
@@ -251,20 +258,263 @@ export function createIntakeRecordRepository(
       if (match === undefined) throw new Error(`intake record ${record._id} collided but no match was found`);
       outcomes[index] = { inserted: false, existing: match };
     }
-    return outcomes;
+    return { outcomes, failed: new Set(failed) };
   }
 
   /**
-   * Single-lead inserts, group-committed: while one write is in flight, the records of every other
-   * request queue and go in the next write (one entry, one `insertMany`) — no added delay when idle,
-   * fewer and larger writes under load (FerretDB's SQLite takes one writer at a time anyway).
+   * Writes many leads as pending, leased to the caller until `lockedUntil`: one outbox entry, then
+   * the records in one `insertMany` (see {@link insertRecords} for the ones a unique index refused).
    */
-  let singles: {
-    record: IntakeRecord;
+  async function insertAll(
+    list: readonly IntakeRecord[],
+    lockedUntil: Date,
+    now: Date,
+  ): Promise<InsertOutcome[]> {
+    if (list.length === 0) return [];
+    const entryId = newLeadId(now.getTime());
+    const leadIds = list.map((r) => r._id);
+    const t0 = performance.now();
+    await outbox.collection.insertOne({
+      _id: entryId,
+      leadIds,
+      lockedUntil,
+      attempts: 1,
+      createdAt: now,
+    } as never);
+    timings.observe('write.entry', performance.now() - t0);
+    const { outcomes, failed } = await insertRecords(list);
+    const inserted = leadIds.filter((_, i) => !failed.has(i));
+    // The collided leads stay listed in the entry: without a record, they are never published.
+    if (inserted.length > 0) track(entryId, inserted, now.getTime());
+    else await deleteEntries([entryId]);
+    return outcomes;
+  }
+
+  /*
+   * Single leads: **pre-written outbox entries** ("reservations"). An entry listing `reserveIds`
+   * future lead ids is written ahead; single-lead writes draw their ids from it, so a request costs
+   * one write (its record, group-committed) instead of two. A reservation is drawn from for
+   * `reserveWindowMs` after its write started, and its lease runs `leaseMs` beyond that, so every lead
+   * drawn has at least a full lease to be written and published, as with an entry written inline.
+   * Ids are drawn inside the write loop, right before the `insertMany` that writes them, so the only
+   * records of a reservation that can be in flight are those of the current write.
+   *
+   * A reservation is deleted once it is closed (ids used up, window over, shutdown) and each lead
+   * drawn from it is on Kafka or lost its unique index. Ids drawn but without a record (a lead whose
+   * envelope failed validation, a repeat) and ids never drawn are listed without a record: the relay
+   * skips them, and an entry with no record at all is an orphan it deletes (crash before any draw).
+   */
+  const reserveIds = options.reserveIds ?? 0;
+  const reserveWindowMs = options.reserveWindowMs ?? 1_000;
+  const leaseMs = options.leaseMs ?? 5_000;
+  interface Reservation {
+    entry: LocalEntry;
+    ids: string[];
+    next: number;
+    drawUntil: number;
+    open: boolean;
+    timer: NodeJS.Timeout;
+  }
+  let current: Reservation | undefined;
+  let prewritten: Promise<Reservation | undefined> | undefined;
+  let lastDraw = 0;
+  let closing = false;
+  /** The group of single leads being drawn and written (the only one that can hold drawn ids). */
+  let writing: Promise<unknown> | undefined;
+
+  const completeIfDone = (entry: LocalEntry) => {
+    if (entry.open === true || entry.remaining.size > 0 || !local.has(entry.id)) return;
+    local.delete(entry.id);
+    queued.push(entry);
+    void flushDeletes();
+  };
+
+  const closeReservation = (res: Reservation) => {
+    if (!res.open) return;
+    res.open = false;
+    res.entry.open = false;
+    clearTimeout(res.timer);
+    if (current === res) current = undefined;
+    completeIfDone(res.entry);
+  };
+
+  async function writeReservation(): Promise<Reservation> {
+    const t0 = Date.now();
+    const id = newLeadId(t0);
+    const ids = Array.from({ length: reserveIds }, () => newLeadId(t0));
+    const started = performance.now();
+    await outbox.collection.insertOne({
+      _id: id,
+      leadIds: ids,
+      lockedUntil: new Date(t0 + reserveWindowMs + leaseMs),
+      attempts: 1,
+      createdAt: new Date(t0),
+    } as never);
+    timings.observe('outbox.prewrite', performance.now() - started);
+    const entry = track(id, [], t0);
+    entry.open = true;
+    entry.close = () => closeReservation(res);
+    const res: Reservation = {
+      entry,
+      ids,
+      next: 0,
+      drawUntil: t0 + reserveWindowMs,
+      open: true,
+      timer: setTimeout(
+        () => {
+          closeReservation(res);
+          // Still receiving single leads: have the next one ready.
+          if (!closing && Date.now() - lastDraw < 2 * reserveWindowMs) prewrite();
+        },
+        Math.max(0, t0 + reserveWindowMs - Date.now()),
+      ),
+    };
+    res.timer.unref();
+    if (closing) closeReservation(res);
+    return res;
+  }
+
+  /** Starts writing the next reservation in the background (at most one at a time). */
+  function prewrite(): void {
+    if (prewritten !== undefined || closing) return;
+    prewritten = writeReservation().catch((error: unknown) => {
+      options.logger?.warn({ err: error }, 'pre-writing an outbox entry failed; writing it inline');
+      return undefined;
+    });
+  }
+
+  const usable = (res: Reservation | undefined): res is Reservation =>
+    res !== undefined && res.open && res.next < res.ids.length && Date.now() < res.drawUntil;
+
+  /** A reservation to draw from: the current one, else the pre-written one, else one written now. */
+  async function reservation(): Promise<Reservation> {
+    if (usable(current)) return current;
+    if (current !== undefined) closeReservation(current);
+    if (prewritten !== undefined) {
+      const ready = await prewritten;
+      prewritten = undefined;
+      if (usable(ready)) return (current = ready);
+      if (ready !== undefined) closeReservation(ready);
+    }
+    const fresh = await writeReservation();
+    if (!usable(fresh)) throw new Error('the intake outbox is closing');
+    return (current = fresh);
+  }
+
+  /**
+   * Draws `n` lead ids (with their reservation), writing or waiting for a reservation if needed. A
+   * drawn id counts as pending in its reservation at once, so closing it cannot delete it meanwhile.
+   */
+  async function draw(n: number): Promise<{ id: string; res: Reservation }[]> {
+    const out: { id: string; res: Reservation }[] = [];
+    while (out.length < n) {
+      let res: Reservation;
+      try {
+        res = await reservation();
+      } catch (error) {
+        for (const d of out) unused(d.id, d.res);
+        for (const r of new Set(out.map((d) => d.res))) completeIfDone(r.entry);
+        throw error;
+      }
+      while (out.length < n && res.next < res.ids.length) {
+        const id = res.ids[res.next++] as string;
+        res.entry.remaining.add(id);
+        res.entry.all.push(id);
+        entryOf.set(id, res.entry.id);
+        out.push({ id, res });
+      }
+      if (res.next >= res.ids.length) closeReservation(res);
+    }
+    lastDraw = Date.now();
+    // Running low (ids or time): write the next one while this one is still being drawn from.
+    const left = current === undefined ? 0 : current.ids.length - current.next;
+    const timeLeft = current === undefined ? 0 : current.drawUntil - lastDraw;
+    if (left < reserveIds / 4 || timeLeft < Math.min(150, reserveWindowMs / 4)) prewrite();
+    return out;
+  }
+
+  /** A drawn id that gets no record (its build failed, it lost a unique index): not pending. */
+  const unused = (id: string, res: Reservation) => {
+    res.entry.remaining.delete(id);
+    if (entryOf.get(id) === res.entry.id) entryOf.delete(id);
+  };
+
+  /** A reservation that cannot be completed normally (its write failed): left to the relay. */
+  const abandon = (res: Reservation) => {
+    closeReservation(res);
+    untrack(res.entry);
+  };
+
+  interface SingleWrite {
+    build: (leadId: string) => IntakeRecord;
     lockedUntil: Date;
-    resolve: (o: InsertOutcome) => void;
+    queuedAt: number;
+    resolve: (o: SingleOutcome) => void;
     reject: (e: unknown) => void;
-  }[] = [];
+  }
+
+  /** One group of single leads into pre-written entries: one `insertMany` on the request path. */
+  async function writeReserved(group: readonly SingleWrite[]): Promise<void> {
+    const drawn = await draw(group.length);
+    const built: { g: SingleWrite; record: IntakeRecord; res: Reservation }[] = [];
+    for (const [i, g] of group.entries()) {
+      const { id, res } = drawn[i] as { id: string; res: Reservation };
+      try {
+        built.push({ g, record: g.build(id), res });
+      } catch (error) {
+        unused(id, res); // listed in the entry without a record: skipped
+        g.reject(error);
+      }
+    }
+    for (const res of new Set(drawn.map((d) => d.res))) completeIfDone(res.entry);
+    if (built.length === 0) return;
+    let result: Awaited<ReturnType<typeof insertRecords>>;
+    try {
+      result = await insertRecords(built.map((b) => b.record));
+    } catch (error) {
+      for (const res of new Set(built.map((b) => b.res))) abandon(res);
+      for (const { g } of built) g.reject(error);
+      return;
+    }
+    for (const [i, { g, record, res }] of built.entries()) {
+      if (result.failed.has(i)) unused(record._id, res);
+      g.resolve({ record, outcome: result.outcomes[i] as InsertOutcome });
+    }
+    for (const res of new Set(built.map((b) => b.res))) completeIfDone(res.entry);
+  }
+
+  /** One group of single leads with an entry of their own, written first (`reserveIds` 0). */
+  async function writeInline(group: readonly SingleWrite[]): Promise<void> {
+    const now = new Date();
+    const built: { g: SingleWrite; record: IntakeRecord }[] = [];
+    for (const g of group) {
+      try {
+        built.push({ g, record: g.build(newLeadId(now.getTime())) });
+      } catch (error) {
+        g.reject(error);
+      }
+    }
+    if (built.length === 0) return;
+    try {
+      const lockedUntil = new Date(Math.min(...built.map((b) => b.g.lockedUntil.getTime())));
+      const outcomes = await insertAll(
+        built.map((b) => b.record),
+        lockedUntil,
+        now,
+      );
+      for (const [i, { g, record }] of built.entries())
+        g.resolve({ record, outcome: outcomes[i] as InsertOutcome });
+    } catch (error) {
+      for (const { g } of built) g.reject(error);
+    }
+  }
+
+  /**
+   * Single-lead inserts, group-committed: while one write is in flight, the leads of every other
+   * request queue and go in the next write (one `insertMany`) — no added delay when idle, fewer and
+   * larger writes under load (FerretDB's SQLite takes one writer at a time anyway).
+   */
+  let singles: SingleWrite[] = [];
   let writingSingles = false;
   async function flushSingles(): Promise<void> {
     if (writingSingles) return;
@@ -273,21 +523,35 @@ export function createIntakeRecordRepository(
       while (singles.length > 0) {
         const group = singles;
         singles = [];
+        const started = performance.now();
+        for (const g of group) timings.observe('write.queue', started - g.queuedAt);
         try {
-          const lockedUntil = new Date(Math.min(...group.map((g) => g.lockedUntil.getTime())));
-          const outcomes = await insertAll(
-            group.map((g) => g.record),
-            lockedUntil,
-            new Date(),
-          );
-          for (const [i, g] of group.entries()) g.resolve(outcomes[i] as InsertOutcome);
+          if (reserveIds > 0 && !closing) {
+            const pending = writeReserved(group);
+            writing = pending.catch(() => undefined);
+            await pending;
+          } else {
+            await writeInline(group);
+          }
         } catch (error) {
+          // A reservation could not be written: nothing was drawn or inserted.
           for (const g of group) g.reject(error);
+        } finally {
+          writing = undefined;
         }
       }
     } finally {
       writingSingles = false;
     }
+  }
+
+  /** Stops drawing from every reservation; the ones whose leads are all published are deleted. */
+  async function closeReservations(): Promise<void> {
+    closing = true;
+    const ready = prewritten === undefined ? undefined : await prewritten;
+    prewritten = undefined;
+    if (ready !== undefined) closeReservation(ready);
+    if (current !== undefined) closeReservation(current);
   }
 
   return {
@@ -300,13 +564,15 @@ export function createIntakeRecordRepository(
     findExistingMany: (list: readonly DedupKeys[]) => existingFor(list),
 
     /**
-     * Writes a lead as pending, leased to the caller until `lockedUntil`, group-committed with the
-     * other requests in flight; or returns the record that won the unique index (a concurrent or
-     * earlier submission of the same lead).
+     * Writes one lead as pending, group-committed with the other requests in flight: `build` makes
+     * its record for the lead id drawn (from a pre-written entry, see above). Resolves with the record
+     * and whether it was inserted, or the record that won the unique index (a concurrent or earlier
+     * submission of the same lead); rejects with what `build` threw (the lead is not written). The
+     * lease is at least `leaseMs` from the write (`lockedUntil` for an entry written inline).
      */
-    insert(record: IntakeRecord, lockedUntil: Date): Promise<InsertOutcome> {
-      return new Promise<InsertOutcome>((resolve, reject) => {
-        singles.push({ record, lockedUntil, resolve, reject });
+    insert(build: (leadId: string) => IntakeRecord, lockedUntil: Date): Promise<SingleOutcome> {
+      return new Promise<SingleOutcome>((resolve, reject) => {
+        singles.push({ build, lockedUntil, queuedAt: performance.now(), resolve, reject });
         void flushSingles();
       });
     },
@@ -355,6 +621,15 @@ export function createIntakeRecordRepository(
       const entries = [...new Set(ids.map((id) => entryOf.get(id)))]
         .map((entryId) => (entryId === undefined ? undefined : local.get(entryId)))
         .filter((e): e is LocalEntry => e !== undefined);
+      // A reservation stops being drawn from, and the write that may hold some of its leads finishes,
+      // before its lease is given back: no record of it can land after the relay took it.
+      let reserved = false;
+      for (const entry of entries) {
+        if (entry.close === undefined) continue;
+        reserved = true;
+        entry.close();
+      }
+      if (reserved) await writing;
       for (const entry of entries) untrack(entry);
       await Promise.all(
         chunks(entries.map((e) => e.id)).map((part) =>
@@ -377,7 +652,7 @@ export function createIntakeRecordRepository(
         const entry = local.get(entryId);
         if (entry === undefined) continue;
         entry.remaining.delete(id);
-        if (entry.remaining.size === 0) {
+        if (entry.remaining.size === 0 && entry.open !== true) {
           local.delete(entryId);
           queued.push(entry);
           completed = true;
@@ -394,8 +669,9 @@ export function createIntakeRecordRepository(
       while (deleting !== undefined || queued.length > 0) await flushDeletes();
     },
 
-    /** Shutdown: the queued deletions finish. */
+    /** Shutdown: reservations close, the queued deletions finish. */
     async close(): Promise<void> {
+      await closeReservations();
       while (deleting !== undefined || queued.length > 0) await flushDeletes();
     },
 

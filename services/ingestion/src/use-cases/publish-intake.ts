@@ -1,6 +1,7 @@
 import type { Envelope } from '@leadflow/contracts/envelope';
 import type { Publisher } from '@leadflow/platform/kafka';
 import type { IntakeRecord, IntakeRecordRepository } from '../repositories/intake-record.repository.js';
+import { noTimings, type IntakeTimings } from './intake-timings.js';
 
 /**
  * Bytes of envelope JSON per produce request. The broker refuses a partition's record batch over
@@ -15,6 +16,7 @@ export interface IntakePublisherDeps {
   /** The prefixed intake topic name. */
   topic: string;
   now: () => Date;
+  timings?: IntakeTimings;
 }
 
 /**
@@ -49,6 +51,7 @@ export function splitBySize<T extends { envelope: string }>(items: readonly T[],
 
 interface Waiting {
   list: readonly IntakeRecord[];
+  queuedAt: number;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -67,12 +70,18 @@ interface Waiting {
 export function createIntakePublisher(deps: IntakePublisherDeps) {
   let queue: Waiting[] = [];
   let sending = false;
+  const timings = deps.timings ?? noTimings;
 
   async function send(group: Waiting[]): Promise<void> {
     const list = group.flatMap((w) => w.list);
+    const started = performance.now();
+    for (const w of group) timings.observe('send.queue', started - w.queuedAt);
+    timings.groupSize('send', group.length);
     try {
       for (const part of splitBySize(list, MAX_SEND_BYTES)) {
+        const t0 = performance.now();
         await deps.publisher.publish(deps.topic, part.map(envelopeOf));
+        timings.observe('send.kafka', performance.now() - t0);
       }
     } catch (error) {
       await deps.records
@@ -106,7 +115,7 @@ export function createIntakePublisher(deps: IntakePublisherDeps) {
   return function publishRecords(list: readonly IntakeRecord[]): Promise<void> {
     if (list.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      queue.push({ list, resolve, reject });
+      queue.push({ list, queuedAt: performance.now(), resolve, reject });
       void pump();
     });
   };

@@ -16,8 +16,13 @@ import { buildLeadReceived } from '../domain/lead-received.js';
 import { parseLeadSubmission, type LeadSubmission } from '../domain/lead-submission.js';
 import type { RateWindow } from '../domain/rate-window.js';
 import type { ChannelRepository } from '../repositories/channel.repository.js';
-import type { IntakeRecord, IntakeRecordRepository } from '../repositories/intake-record.repository.js';
+import type {
+  IntakeRecord,
+  IntakeRecordRepository,
+  SingleOutcome,
+} from '../repositories/intake-record.repository.js';
 import type { Source, SourceRepository } from '../repositories/source.repository.js';
+import { noTimings, type IntakeTimings } from './intake-timings.js';
 import { rememberEnvelope, type PublishRecords } from './publish-intake.js';
 
 export interface IntakeDeps {
@@ -31,6 +36,7 @@ export interface IntakeDeps {
   leaseMs: number;
   logger: Logger;
   now?: () => Date;
+  timings?: IntakeTimings;
 }
 
 /** Who is submitting: the authenticated principal and request-level facts. */
@@ -151,6 +157,7 @@ function envelopeErrors(error: unknown, prefix: string): FieldError[] | undefine
 export function createIntake(deps: IntakeDeps) {
   const now = deps.now ?? (() => new Date());
   const log = deps.logger.child({ component: 'intake' });
+  const timings = deps.timings ?? noTimings;
 
   async function resolveSender(principal: Principal, requestedSourceId: string | undefined): Promise<Sender> {
     const isSourceKey = principal.kind === 'source' && principal.roles.includes('source');
@@ -295,6 +302,7 @@ export function createIntake(deps: IntakeDeps) {
   }
 
   async function submitOne(caller: Caller, body: unknown): Promise<SubmitOutcome> {
+    const started = performance.now();
     const parsed = parseLeadSubmission(body, '/body', { showroomDealerId: staffDealerOf(caller.principal) });
     if (!parsed.ok) {
       throw new AppError('validation', `${parsed.errors.length} field(s) failed validation.`, {
@@ -323,10 +331,10 @@ export function createIntake(deps: IntakeDeps) {
       return settleDuplicate(earlier, deps.leaseMs);
     }
 
-    let record: IntakeRecord;
-    try {
-      record = buildRecord(
-        newLeadId(receivedAt.getTime()),
+    // The record is built for the lead id the write draws (from an outbox entry written ahead).
+    const build = (leadId: string) =>
+      buildRecord(
+        leadId,
         caller,
         sender,
         submission,
@@ -336,19 +344,27 @@ export function createIntake(deps: IntakeDeps) {
         receivedAt,
         fingerprint,
       );
+    const prepared = performance.now();
+    timings.observe('single.prepare', prepared - started);
+    let written: SingleOutcome;
+    try {
+      written = await deps.records.insert(build, new Date(receivedAt.getTime() + deps.leaseMs));
     } catch (error) {
       const errors = envelopeErrors(error, '/body');
       if (errors === undefined) throw error;
       throw new AppError('validation', 'The lead does not fit the lead.received contract.', { errors });
     }
-
-    const inserted = await deps.records.insert(record, new Date(receivedAt.getTime() + deps.leaseMs));
+    const inserted = written.outcome;
+    const record = written.record;
+    const stored = performance.now();
+    timings.observe('single.write', stored - prepared);
     if (!inserted.inserted) {
       assertSameRequest(inserted.existing, keys, fingerprint);
       return settleDuplicate(inserted.existing, deps.leaseMs);
     }
     try {
       await deps.publish([record]);
+      timings.observe('single.publish', performance.now() - stored);
     } catch (error) {
       log.warn({ err: error, leadId: record._id }, 'lead.received not acknowledged; left for the relay');
       throw unavailable([record._id], error);
