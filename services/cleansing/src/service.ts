@@ -1,5 +1,4 @@
-import type { Envelope } from '@leadflow/contracts/envelope';
-import { isEventName, parseEnvelope, type EnvelopeOf } from '@leadflow/contracts/events';
+import { isEventName, parseEnvelope } from '@leadflow/contracts/events';
 import { Topics, type TopicSpec as CatalogueTopic } from '@leadflow/contracts/topics';
 import type { HttpApp } from '@leadflow/platform/http';
 import {
@@ -9,10 +8,7 @@ import {
   createPublisher,
   ensureTopics,
   parseEnvelopeMinimal,
-  type BatchHandler,
   type EnvelopeParser,
-  type MessageContext,
-  type MessageHandler,
 } from '@leadflow/platform/kafka';
 import { createLogger, type Logger } from '@leadflow/platform/logger';
 import { createMetrics } from '@leadflow/platform/metrics';
@@ -20,15 +16,11 @@ import { connectMongo, pingMongo } from '@leadflow/platform/mongo';
 import { Counter } from 'prom-client';
 import { buildApp, SERVICE_NAME, SERVICE_VERSION } from './app.js';
 import type { Config } from './config.js';
-import {
-  createLeadClosedHandler,
-  isClosingEvent,
-  type ClosingEnvelope,
-} from './consumers/lead-closed.consumer.js';
-import { createLeadOwnerHandler, isOwnerEvent, type OwnerEnvelope } from './consumers/lead-owner.consumer.js';
 import { coalescingPublisher } from './consumers/coalescing-publisher.js';
-import { createLeadReceivedBatchHandler } from './consumers/lead-received.batch.js';
-import { createLeadReceivedHandler, type LeadReceivedDeps } from './consumers/lead-received.consumer.js';
+import { createCleansingBatchHandler } from './consumers/dispatch.js';
+import type { LeadReceivedDeps } from './consumers/lead-received.consumer.js';
+import { isClosingEvent } from './consumers/lead-closed.consumer.js';
+import { isOwnerEvent } from './consumers/lead-owner.consumer.js';
 import { DEFAULT_VALIDITY_RULES } from './domain/validity.js';
 import { createDedupRuleRepository } from './repositories/dedup-rule.repository.js';
 import { dedupRuleModel } from './repositories/dedup-rule.schema.js';
@@ -154,85 +146,13 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
       },
       outcomes,
     };
-    const handleReceived = createLeadReceivedHandler(receivedDeps);
-    const handleReceivedBatch = createLeadReceivedBatchHandler(receivedDeps);
-    const handleClosed = createLeadClosedHandler({ leads });
-    const handleOwner = createLeadOwnerHandler({ leads });
     const groupId = `${prefix}leadflow-cleansing`;
-    const processed = createMongoProcessedEvents(connection);
-    /** One envelope, whatever its topic; marks are the caller's (see `batchHandler`). */
-    const handleOne: MessageHandler = async (envelope, ctx) => {
-      if (!isEventName(envelope.type)) return;
-      if (envelope.type === 'lead.received') {
-        // No processed-event mark: the lead's recorded outcome (its pool entry or touchpoint, keyed by
-        // the lead id) is the idempotency record, read first anyway; a redelivery re-publishes it.
-        // That saves a read and a write per lead on the hot path.
-        await handleReceived(envelope as EnvelopeOf<'lead.received'>, ctx);
-      } else if (isClosingEvent(envelope.type)) {
-        await handleClosed(envelope as ClosingEnvelope, ctx);
-      } else if (isOwnerEvent(envelope.type)) {
-        await handleOwner(envelope as OwnerEnvelope, ctx);
-      }
-    };
-    const seenAmong = async (ids: readonly string[]) => {
-      if (processed.hasMany !== undefined) return processed.hasMany(groupId, ids);
-      const seen = new Set<string>();
-      for (const id of ids) if (await processed.has(groupId, id)) seen.add(id);
-      return seen;
-    };
-    const markAll = async (ids: readonly string[]) => {
-      if (processed.addMany !== undefined) return processed.addMany(groupId, ids);
-      for (const id of ids) await processed.add(groupId, id);
-    };
-    /** Closures and ownership events are marked processed after their handler, and skipped once marked. */
-    const isMarked = (envelope: Envelope) => isClosingEvent(envelope.type) || isOwnerEvent(envelope.type);
-    const messageContext = (envelope: Envelope, ctx: Parameters<BatchHandler>[1]): MessageContext => ({
-      topic: ctx.topic,
-      partition: ctx.partition,
-      offset: ctx.firstOffset,
-      headers: {},
-      logger: ctx.logger.child({ eventId: envelope.id, eventType: envelope.type }),
-      signal: ctx.signal,
-      attempt: ctx.attempt,
-      pausePartition: () => undefined,
+    const batchHandler = createCleansingBatchHandler({
+      received: receivedDeps,
+      leads,
+      processed: createMongoProcessedEvents(connection),
+      groupId,
     });
-    /**
-     * The consumer's batch mode: a chunk of one partition, in offset order. `lead.received` runs of the
-     * chunk go through the batch path (bulk reads, decisions in memory, bulk writes, one publish);
-     * closures and ownership events run one by one, with one processed-mark look-up and one mark for
-     * the chunk. A chunk that failed is re-run by the consumer one envelope at a time (`fallback`):
-     * those go through the per-message handler, which resolves races and re-publishes what the failed
-     * attempt recorded.
-     */
-    const batchHandler: BatchHandler = async (envelopes, ctx) => {
-      if (ctx.fallback) {
-        for (const envelope of envelopes) {
-          if (isMarked(envelope) && (await processed.has(groupId, envelope.id))) continue;
-          await handleOne(envelope, messageContext(envelope, ctx));
-          if (isMarked(envelope)) await processed.add(groupId, envelope.id);
-        }
-        return;
-      }
-      const markedIds = envelopes.filter(isMarked).map((e) => e.id);
-      const seen = markedIds.length === 0 ? new Set<string>() : await seenAmong(markedIds);
-      let received: EnvelopeOf<'lead.received'>[] = [];
-      const flush = async () => {
-        if (received.length > 0) await handleReceivedBatch(received, ctx);
-        received = [];
-      };
-      for (const envelope of envelopes) {
-        if (envelope.type === 'lead.received') {
-          received.push(envelope as EnvelopeOf<'lead.received'>);
-          continue;
-        }
-        await flush();
-        if (!seen.has(envelope.id)) await handleOne(envelope, messageContext(envelope, ctx));
-      }
-      await flush();
-      // Marked after their handlers, as one by one: a crash in between re-runs idempotent handlers.
-      const toMark = markedIds.filter((id) => !seen.has(id));
-      if (toMark.length > 0) await markAll(toMark);
-    };
 
     const consumer = createConsumer({
       kafka,
