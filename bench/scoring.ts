@@ -225,7 +225,9 @@ await sendAll(
 );
 let recorded = 0;
 while (Date.now() < outcomesStarted + PHASE_TIMEOUT_MS) {
-  recorded = await db.collection('lead_outcomes').countDocuments({ oemId });
+  // Recorded and counted (\`counted\` is false until an outcome's counters are incremented; outcomes
+  // of the older code, which counted at read time, have no such field).
+  recorded = await db.collection('lead_outcomes').countDocuments({ oemId, counted: { $ne: false } });
   if (recorded >= graded.length) break;
   await sleep(200);
 }

@@ -101,53 +101,56 @@ function cellsOf(outcome: CountedOutcome): PriorCell[] {
   ];
 }
 
-/**
- * The increments of one outcome, one ordered bulk write (one round trip), per cell: create the counter
- * if missing; empty the id slot of this generation if it still holds an older one's; increment the
- * month unless the event id was counted, remembering it. None of them can fail on a duplicate key
- * (an upsert whose filter is only `_id` matches or inserts), so an ordered write runs all of them.
- */
-function incrementsOf(outcome: CountedOutcome, nowMs: number): AnyBulkWriteOperation<OutcomeCounterDoc>[] {
-  const { slot, generation } = countedIdsSlot(nowMs);
-  const field = counterField(outcome.outcome as Outcome, outcome.month);
-  return cellsOf(outcome).flatMap((cell): AnyBulkWriteOperation<OutcomeCounterDoc>[] => {
-    const _id = counterId(outcome.oemId, cell.key);
-    return [
-      {
-        updateOne: {
-          filter: { _id },
-          update: {
-            $setOnInsert: {
-              oemId: outcome.oemId,
-              level: cell.level,
-              key: cell.key,
-              channel: cell.channel,
-              model: cell.model,
-              region: cell.region,
-              m: {},
-              counted0: [],
-              counted1: [],
-              gen0: 0,
-              gen1: 0,
-            },
-          },
-          upsert: true,
+/** A cell counter's create-if-missing (an upsert whose filter is only `_id`: it never collides). */
+function createCounter(outcome: CountedOutcome, cell: PriorCell): AnyBulkWriteOperation<OutcomeCounterDoc> {
+  return {
+    updateOne: {
+      filter: { _id: counterId(outcome.oemId, cell.key) },
+      update: {
+        $setOnInsert: {
+          oemId: outcome.oemId,
+          level: cell.level,
+          key: cell.key,
+          channel: cell.channel,
+          model: cell.model,
+          region: cell.region,
+          m: {},
+          counted0: [],
+          counted1: [],
+          gen0: 0,
+          gen1: 0,
         },
       },
-      {
-        updateOne: {
-          filter: { _id, [`gen${slot}`]: { $ne: generation } },
-          update: { $set: { [`counted${slot}`]: [], [`gen${slot}`]: generation } },
-        },
+      upsert: true,
+    },
+  } as AnyBulkWriteOperation<OutcomeCounterDoc>;
+}
+
+/** Empties the id slot of this generation if it still holds an older generation's ids. */
+function rotateSlot(_id: string, slot: 0 | 1, generation: number): AnyBulkWriteOperation<OutcomeCounterDoc> {
+  return {
+    updateOne: {
+      filter: { _id, [`gen${slot}`]: { $ne: generation } },
+      update: { $set: { [`counted${slot}`]: [], [`gen${slot}`]: generation } },
+    },
+  } as AnyBulkWriteOperation<OutcomeCounterDoc>;
+}
+
+/** Increments the month unless the event id was counted, remembering it (one atomic update). */
+function increment(
+  outcome: CountedOutcome,
+  _id: string,
+  slot: 0 | 1,
+): AnyBulkWriteOperation<OutcomeCounterDoc> {
+  return {
+    updateOne: {
+      filter: { _id, counted0: { $ne: outcome.eventId }, counted1: { $ne: outcome.eventId } },
+      update: {
+        $inc: { [counterField(outcome.outcome as Outcome, outcome.month)]: 1 },
+        $push: { [`counted${slot}`]: outcome.eventId },
       },
-      {
-        updateOne: {
-          filter: { _id, counted0: { $ne: outcome.eventId }, counted1: { $ne: outcome.eventId } },
-          update: { $inc: { [field]: 1 }, $push: { [`counted${slot}`]: outcome.eventId } },
-        },
-      },
-    ] as AnyBulkWriteOperation<OutcomeCounterDoc>[];
-  });
+    },
+  } as AnyBulkWriteOperation<OutcomeCounterDoc>;
 }
 
 export function createLeadOutcomeRepository(
@@ -157,9 +160,41 @@ export function createLeadOutcomeRepository(
   const model = leadOutcomeModel(connection);
   const counters = outcomeCounterModel(connection);
 
-  /** Increments the outcome's counters (at most once per event id), then marks it as counted. */
+  // Counter slots this process saw rotated in their current generation (a rotation is done once per
+  // generation by whoever comes first; this only spares the no-op rotations).
+  const rotated = new Set<string>();
+
+  /**
+   * Increments the outcome's three counters (at most once per event id), then marks it as counted.
+   * Usually one write of the three guarded increments; when one of them matched nothing (the counter
+   * does not exist yet, or the event was counted there already) or a slot may need its rotation, one
+   * ordered write per cell of create-if-missing, rotation and increment — none of which can fail on a
+   * duplicate key, and the guard makes the increments that were done already no-ops.
+   */
   async function count(outcome: CountedOutcome): Promise<void> {
-    await counters.collection.bulkWrite(incrementsOf(outcome, now()) as never[], { ordered: true });
+    const { slot, generation } = countedIdsSlot(now());
+    const cells = cellsOf(outcome).map((cell) => ({ cell, _id: counterId(outcome.oemId, cell.key) }));
+    const rotationKey = (id: string) => `${id}:${slot}:${generation}`;
+    let done = false;
+    if (cells.every(({ _id }) => rotated.has(rotationKey(_id)))) {
+      const result = await counters.collection.bulkWrite(
+        cells.map(({ _id }) => increment(outcome, _id, slot)) as never[],
+        { ordered: true },
+      );
+      done = result.matchedCount === cells.length;
+    }
+    if (!done) {
+      await counters.collection.bulkWrite(
+        cells.flatMap(({ cell, _id }) => [
+          createCounter(outcome, cell),
+          rotateSlot(_id, slot, generation),
+          increment(outcome, _id, slot),
+        ]) as never[],
+        { ordered: true },
+      );
+      if (rotated.size > 100_000) rotated.clear();
+      for (const { _id } of cells) rotated.add(rotationKey(_id));
+    }
     await model.updateOne({ _id: outcome._id }, { $set: { counted: true } }).exec();
   }
 
@@ -235,7 +270,7 @@ export function createLeadOutcomeRepository(
         if (counts.wins + counts.losses === 0) continue;
         cells.push({
           key: doc.key,
-          level: (PriorLevels as readonly string[]).includes(doc.level) ? (doc.level) : level,
+          level: (PriorLevels as readonly string[]).includes(doc.level) ? doc.level : level,
           channel: doc.channel,
           model: doc.model,
           region: doc.region,
