@@ -32,6 +32,11 @@ export const ConfigSchema = Type.Composite([
     ROUTING_CACHE_MS: Type.Integer({ minimum: 0, maximum: 300_000, default: 5_000 }),
     /** Partitions the consumer works on in parallel. */
     CONSUMER_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 6 }),
+    /**
+     * Most events of one partition handled as one batch (the consumer's batch mode): a run of
+     * `lead.scored` in it is allocated with one write per collection.
+     */
+    CONSUMER_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 1_000, default: 200 }),
   }),
 ]);
 

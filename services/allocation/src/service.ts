@@ -13,7 +13,7 @@ import { createMetrics } from '@leadflow/platform/metrics';
 import { connectMongo, pingMongo } from '@leadflow/platform/mongo';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
-import { createAllocationHandler } from './consumers/dispatch.js';
+import { createAllocationBatchHandler } from './consumers/dispatch.js';
 import { createAssignmentRepository } from './repositories/assignment.repository.js';
 import { cachedDayCounts, cachedNetwork, cachedPolicies } from './repositories/cached.js';
 import { createLoadRepository } from './repositories/load.repository.js';
@@ -119,7 +119,8 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
       logger,
       registry: metrics.registry,
       parse: parseEnvelope,
-      handler: createAllocationHandler(deps),
+      batchHandler: createAllocationBatchHandler(deps),
+      maxBatchSize: config.CONSUMER_BATCH_SIZE,
       dedup: createMongoProcessedEvents(connection),
       concurrency: config.CONSUMER_CONCURRENCY,
     });

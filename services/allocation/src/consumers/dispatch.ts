@@ -1,9 +1,9 @@
 import type { Envelope } from '@leadflow/contracts/envelope';
-import type { AnyEnvelope } from '@leadflow/contracts/events';
-import type { MessageContext, MessageHandler } from '@leadflow/platform/kafka';
+import type { AnyEnvelope, EnvelopeOf } from '@leadflow/contracts/events';
+import type { BatchContext, BatchHandler, MessageContext, MessageHandler } from '@leadflow/platform/kafka';
 import type { AllocationDeps } from '../use-cases/deps.js';
 import { createLeadRegradedHandler } from './lead-regraded.consumer.js';
-import { createLeadScoredHandler } from './lead-scored.consumer.js';
+import { allocateScoredRun, createLeadScoredHandler } from './lead-scored.consumer.js';
 import { createReassignmentRequestedHandler } from './reassignment-requested.consumer.js';
 import { isWorkSignal } from '../domain/work-status.js';
 import { trackWork } from '../use-cases/track-work.js';
@@ -29,5 +29,54 @@ export function createAllocationHandler(deps: AllocationDeps): MessageHandler {
       );
     }
     ctx.logger.debug({ eventType: envelope.type }, 'event not handled by allocation');
+  };
+}
+
+/** The per-message context of one envelope handled inside a batch. */
+function messageContext(ctx: BatchContext, envelope: Envelope): MessageContext {
+  return {
+    topic: ctx.topic,
+    partition: ctx.partition,
+    offset: ctx.firstOffset,
+    headers: {},
+    logger: ctx.logger.child({ eventId: envelope.id, eventType: envelope.type }),
+    signal: ctx.signal,
+    attempt: ctx.attempt,
+    // Backpressure is a per-message-mode feature; nothing in allocation asks for it.
+    pausePartition: () => undefined,
+  };
+}
+
+/**
+ * The consumer's batch mode: each run of consecutive `lead.scored` in the chunk is allocated together
+ * (`allocateScoredRun`); every other event is handled on its own, in order, by the per-message
+ * handler. Ordering per lead is kept (a lead's events stay in offset order). The consumer's fallback
+ * for a failed chunk calls this with one envelope at a time, which goes the per-message way.
+ */
+export function createAllocationBatchHandler(deps: AllocationDeps): BatchHandler {
+  const single = createAllocationHandler(deps);
+  return async (envelopes, ctx) => {
+    if (envelopes.length === 1 && envelopes[0] !== undefined) {
+      const [envelope] = envelopes;
+      return single(envelope, messageContext(ctx, envelope));
+    }
+    let run: EnvelopeOf<'lead.scored'>[] = [];
+    const flush = async () => {
+      if (run.length === 0) return;
+      const scored = run;
+      run = [];
+      await allocateScoredRun(deps, scored, ctx.logger);
+      await ctx.heartbeat();
+    };
+    for (const raw of envelopes) {
+      const envelope = raw as AnyEnvelope;
+      if (envelope.type === 'lead.scored') {
+        run.push(envelope);
+        continue;
+      }
+      await flush();
+      await single(envelope, messageContext(ctx, envelope));
+    }
+    await flush();
   };
 }

@@ -3,6 +3,7 @@ import { isDuplicateKeyError } from '@leadflow/platform/kafka';
 import type { DealerFilter } from '@leadflow/platform/mongo';
 import type { Connection, UpdateQuery } from 'mongoose';
 import { randomUUID } from 'node:crypto';
+import { insertInOrder } from './bulk.js';
 import {
   AssignmentMongoSchema,
   WriteClaimMongoSchema,
@@ -81,6 +82,21 @@ export interface AssignmentRepository {
   /** Inserts a new attempt; `exists` when that attempt was already written (redelivery or a race). */
   insert(doc: AssignmentDoc): Promise<'inserted' | 'exists'>;
   findAttempt(oemId: string, leadId: string, attempt: number): Promise<AssignmentDoc | null>;
+  /**
+   * Inserts new attempts in one write (a consumer batch); returns the ids that were already written
+   * (redelivery or a race), which were left as the other writer stored them.
+   */
+  insertMany(docs: readonly AssignmentDoc[]): Promise<Set<string>>;
+  /** The attempts of the OEM among `ids` (assignment ids), one `_id $in` look-up. */
+  findAttempts(oemId: string, ids: readonly string[]): Promise<AssignmentDoc[]>;
+  /**
+   * Every assignment with an agent of these customers (continuity for a batch: the caller picks the
+   * latest other lead's, as `findPreviousOfCustomer` does for one).
+   */
+  findWithAgentOfCustomers(
+    oemId: string,
+    customerIds: readonly string[],
+  ): Promise<Pick<AssignmentDoc, '_id' | 'leadId' | 'dealerId' | 'agentId' | 'allocatedAt' | 'lead'>[]>;
   /** The latest attempt of a lead in the OEM: consumers, the sweep and OEM roles. */
   findLatest(oemId: string, leadId: string): Promise<AssignmentDoc | null>;
   /** The dealer's (or the agent's) own latest attempt of a lead: every dealer endpoint. */
@@ -101,6 +117,8 @@ export interface AssignmentRepository {
   ): Promise<AssignmentDoc | null>;
   /** Removes published events from the outbox. */
   clearOutbox(id: string, published: readonly string[]): Promise<void>;
+  /** The same for many documents in one write. */
+  clearOutboxes(entries: readonly { id: string; published: readonly string[] }[]): Promise<void>;
   worklist(query: WorklistQuery): Promise<AssignmentDoc[]>;
   count(filter: DealerFilter<AssignmentDoc>): Promise<number>;
   /** Offers past their accept deadline, across tenants (the sweep runs as the system). */
@@ -146,6 +164,29 @@ export function createAssignmentRepository(connection: Connection): AssignmentRe
         throw error;
       }
     },
+
+    insertMany: (docs) =>
+      insertInOrder(
+        Assignments,
+        docs.map((doc) => ({ ...doc, customerId: doc.lead.customerId })),
+      ),
+
+    findAttempts: (oemId, ids) =>
+      ids.length === 0
+        ? Promise.resolve([])
+        : Assignments.find({ _id: { $in: [...ids] }, oemId }).lean<AssignmentDoc[]>(),
+
+    findWithAgentOfCustomers: (oemId, customerIds) =>
+      customerIds.length === 0
+        ? Promise.resolve([])
+        : Assignments.find(
+            { customerId: { $in: [...customerIds] }, oemId, agentId: { $exists: true } },
+            { leadId: 1, dealerId: 1, agentId: 1, allocatedAt: 1, 'lead.customerId': 1 },
+          )
+            .sort({ allocatedAt: -1 })
+            .lean<
+              Pick<AssignmentDoc, '_id' | 'leadId' | 'dealerId' | 'agentId' | 'allocatedAt' | 'lead'>[]
+            >(),
 
     findAttempt: (oemId, leadId, attempt) =>
       Assignments.findOne({ _id: assignmentId(leadId, attempt), oemId }).lean<AssignmentDoc>(),
@@ -240,6 +281,23 @@ export function createAssignmentRepository(connection: Connection): AssignmentRe
         { _id: id, 'outbox.0': { $exists: false } },
         { $unset: { outboxSince: 1 } },
       );
+    },
+
+    async clearOutboxes(entries) {
+      const ops = entries
+        .filter((e) => e.published.length > 0)
+        .flatMap((e) => [
+          { updateOne: { filter: { _id: e.id }, update: { $pullAll: { outbox: [...e.published] } } } },
+          // In order after the pull, as in clearOutbox: an event written meanwhile keeps its `outboxSince`.
+          {
+            updateOne: {
+              filter: { _id: e.id, 'outbox.0': { $exists: false } },
+              update: { $unset: { outboxSince: 1 } },
+            },
+          },
+        ]);
+      if (ops.length === 0) return;
+      await Assignments.bulkWrite(ops, { ordered: true });
     },
 
     worklist: ({ filter, sortBy, sort, skip, limit }) =>

@@ -147,6 +147,11 @@ export function cachedDayCounts(
   if (ttlMs <= 0) return repo;
   // oemId → dealerId:day → count, refreshed from the database every ttlMs.
   const counts = new Map<string, { at: number; byDay: Map<string, number> }>();
+  const counted = (input: { oemId: string; dealerId: string; day: string }) => {
+    const byDay = counts.get(input.oemId)?.byDay;
+    const key = `${input.dealerId}:${input.day}`;
+    if (byDay?.has(key) === true) byDay.set(key, (byDay.get(key) ?? 0) + 1);
+  };
   return {
     ...repo,
     async dealerDayCounts(oemId, days) {
@@ -165,9 +170,11 @@ export function cachedDayCounts(
     },
     async countOffer(input) {
       await repo.countOffer(input);
-      const byDay = counts.get(input.oemId)?.byDay;
-      const key = `${input.dealerId}:${input.day}`;
-      if (byDay?.has(key) === true) byDay.set(key, (byDay.get(key) ?? 0) + 1);
+      counted(input);
+    },
+    async countOffers(inputs) {
+      await repo.countOffers(inputs);
+      for (const input of inputs) counted(input);
     },
   };
 }

@@ -1,5 +1,6 @@
 import { isDuplicateKeyError } from '@leadflow/platform/kafka';
 import type { Connection } from 'mongoose';
+import { createMissing } from './bulk.js';
 import {
   AgentLoadMongoSchema,
   DealerDayMongoSchema,
@@ -29,6 +30,14 @@ export interface LoadRepository {
   release(input: { oemId: string; agentId: string; opId: string }): Promise<void>;
   /** +1 lead offered to the dealer on `day`, once per `opId`. */
   countOffer(input: { oemId: string; dealerId: string; day: string; opId: string }): Promise<void>;
+  /** `acquire` for many agents (and leads) in one write; each op still counts once. */
+  acquireMany(
+    inputs: readonly { oemId: string; dealerId: string; agentId: string; opId: string; at: Date }[],
+  ): Promise<void>;
+  /** `countOffer` for many offers in one write; each op still counts once. */
+  countOffers(
+    inputs: readonly { oemId: string; dealerId: string; day: string; opId: string }[],
+  ): Promise<void>;
   agentLoads(oemId: string, agentIds: readonly string[]): Promise<Map<string, AgentLoad>>;
   /** Today's offers per dealer; `days` maps dealer id → its local day. */
   dealerDayCounts(oemId: string, days: ReadonlyMap<string, string>): Promise<Map<string, number>>;
@@ -59,7 +68,60 @@ export function createLoadRepository(connection: Connection): LoadRepository {
     }
   }
 
+  // Batch counters: the documents are created first (empty), then every op is a guarded update without
+  // upsert, in order, which cannot fail on a duplicate key (see bulk.ts); an op already applied simply
+  // matches nothing.
+  const acquireOp = ({ oemId, agentId, dealerId, opId, at }: Parameters<LoadRepository['acquire']>[0]) => ({
+    updateOne: {
+      filter: { _id: `${oemId}:${agentId}`, applied: { $ne: opId } },
+      update: {
+        $inc: { open: 1 },
+        $push: { applied: opId },
+        $max: { lastAssignedAt: at },
+        $set: { dealerId },
+      },
+    },
+  });
+  const offerOp = ({ oemId, dealerId, day, opId }: Parameters<LoadRepository['countOffer']>[0]) => ({
+    updateOne: {
+      filter: { _id: `${oemId}:${dealerId}:${day}`, applied: { $ne: opId } },
+      update: { $inc: { count: 1 }, $push: { applied: opId } },
+    },
+  });
+
   return {
+    async acquireMany(inputs) {
+      if (inputs.length === 0) return;
+      await createMissing(
+        Loads,
+        inputs.map(({ oemId, dealerId, agentId }) => ({
+          _id: `${oemId}:${agentId}`,
+          oemId,
+          dealerId,
+          agentId,
+          open: 0,
+          applied: [],
+        })),
+      );
+      await Loads.bulkWrite(inputs.map(acquireOp), { ordered: true });
+    },
+
+    async countOffers(inputs) {
+      if (inputs.length === 0) return;
+      await createMissing(
+        Days,
+        inputs.map(({ oemId, dealerId, day }) => ({
+          _id: `${oemId}:${dealerId}:${day}`,
+          oemId,
+          dealerId,
+          day,
+          count: 0,
+          applied: [],
+        })),
+      );
+      await Days.bulkWrite(inputs.map(offerOp), { ordered: true });
+    },
+
     acquire: ({ oemId, dealerId, agentId, opId, at }) =>
       applyOnce(() =>
         Loads.updateOne(

@@ -7,12 +7,13 @@ import {
   type TeamRef,
 } from '../domain/agent-routing.js';
 import { localTime } from '../domain/calendar.js';
-import { routeToDealer } from '../domain/dealer-routing.js';
+import { routeToDealer, type DealerRoutingResult } from '../domain/dealer-routing.js';
 import { isAgent, queueOfTeam } from '../domain/network.js';
 import { poolRules, type RoutingPolicy } from '../domain/routing-policy.js';
 import { assignmentId } from '../repositories/assignment.repository.js';
 import type { AssignmentDoc, AttemptOrigin, LeadFacts } from '../repositories/assignment.schema.js';
-import type { StoredDealer } from '../repositories/network.repository.js';
+import type { AgentLoad } from '../repositories/load.repository.js';
+import type { StoredDealer, StoredStaff, StoredTeam } from '../repositories/network.repository.js';
 import { applyCounters, clampReasons, flushOutbox, type AllocationDeps } from './deps.js';
 import { attemptEvent } from './events.js';
 
@@ -66,22 +67,26 @@ export function placementTimes(
   return hours > 0 ? { returnToPoolAt: new Date(now.getTime() + hours * 3_600_000) } : {};
 }
 
-/** The in-dealer routing inputs of one dealer: its teams, its agents with their current loads. */
-export async function dealerAgents(
-  deps: AllocationDeps,
+/** The staff of one dealer who work leads (active teams only), and those teams. */
+export async function dealerWorkers(
+  deps: Pick<AllocationDeps, 'network'>,
   oemId: string,
   dealerId: string,
-): Promise<{ agents: AgentCandidate[]; teams: TeamRef[] }> {
+): Promise<{ workers: StoredStaff[]; activeTeams: Map<string, StoredTeam> }> {
   const [teams, staff] = await Promise.all([
     deps.network.listTeams(oemId, dealerId),
     deps.network.listStaff(oemId, dealerId),
   ]);
   const activeTeams = new Map(teams.filter((t) => t.active).map((t) => [t.id, t]));
   const workers = staff.filter((s) => isAgent(s) && activeTeams.has(s.teamId));
-  const loads = await deps.loads.agentLoads(
-    oemId,
-    workers.map((s) => s.id),
-  );
+  return { workers, activeTeams };
+}
+
+/** The routing candidates of a dealer's workers, given their current loads. */
+export function agentCandidates(
+  { workers, activeTeams }: { workers: readonly StoredStaff[]; activeTeams: ReadonlyMap<string, StoredTeam> },
+  loads: ReadonlyMap<string, AgentLoad>,
+): { agents: AgentCandidate[]; teams: TeamRef[] } {
   const agents = workers.map((s): AgentCandidate => {
     const load = loads.get(s.id);
     const kind = activeTeams.get(s.teamId)?.kind ?? 'dcc';
@@ -101,22 +106,37 @@ export async function dealerAgents(
   return { agents, teams: [...activeTeams.values()].map((t) => ({ id: t.id, queue: queueOfTeam(t.kind) })) };
 }
 
-/** Routes inside one dealer (used by allocation, reassignment and regrades). */
-export async function routeInsideDealer(
+/** The in-dealer routing inputs of one dealer: its teams, its agents with their current loads. */
+export async function dealerAgents(
   deps: AllocationDeps,
-  input: {
-    oemId: string;
-    dealer: StoredDealer;
-    grade: string;
-    facts: LeadFacts;
-    previousAgentId?: string;
-    excludeAgentIds?: readonly string[];
-    forceQueue?: WorkQueue;
-    now: Date;
-    policy: RoutingPolicy;
-  },
-): Promise<AgentRoutingResult> {
-  const { agents, teams } = await dealerAgents(deps, input.oemId, input.dealer.id);
+  oemId: string,
+  dealerId: string,
+): Promise<{ agents: AgentCandidate[]; teams: TeamRef[] }> {
+  const staff = await dealerWorkers(deps, oemId, dealerId);
+  const loads = await deps.loads.agentLoads(
+    oemId,
+    staff.workers.map((s) => s.id),
+  );
+  return agentCandidates(staff, loads);
+}
+
+export interface InsideDealerInput {
+  oemId: string;
+  dealer: StoredDealer;
+  grade: string;
+  facts: LeadFacts;
+  previousAgentId?: string;
+  excludeAgentIds?: readonly string[];
+  forceQueue?: WorkQueue;
+  now: Date;
+  policy: RoutingPolicy;
+}
+
+/** The in-dealer decision over given candidates (pure). */
+export function routeAmong(
+  input: InsideDealerInput,
+  candidates: { agents: AgentCandidate[]; teams: TeamRef[] },
+): AgentRoutingResult {
   return routeToAgent(
     {
       grade: input.grade,
@@ -130,10 +150,131 @@ export async function routeInsideDealer(
       timeZone: input.dealer.calendar.timeZone,
       holidays: input.dealer.calendar.holidays,
     },
-    agents,
-    teams,
+    candidates.agents,
+    candidates.teams,
     input.policy,
   );
+}
+
+/** Routes inside one dealer (used by allocation, reassignment and regrades). */
+export async function routeInsideDealer(
+  deps: AllocationDeps,
+  input: InsideDealerInput,
+): Promise<AgentRoutingResult> {
+  return routeAmong(input, await dealerAgents(deps, input.oemId, input.dealer.id));
+}
+
+/** Each dealer's local day at `now` (one time-zone conversion per zone). */
+export function localDays(dealers: readonly StoredDealer[], now: Date): Map<string, string> {
+  const byZone = new Map<string, string>();
+  const dayIn = (zone: string) => {
+    let day = byZone.get(zone);
+    if (day === undefined) {
+      day = localTime(now, zone).day;
+      byZone.set(zone, day);
+    }
+    return day;
+  };
+  return new Map(dealers.map((d) => [d.id, dayIn(d.calendar.timeZone)]));
+}
+
+/** The OEM → dealer decision of an attempt (pure). */
+export function routeAttemptToDealer(
+  request: Pick<AttemptRequest, 'facts' | 'excludedDealerIds'>,
+  previousDealerId: string | undefined,
+  dealers: readonly StoredDealer[],
+  counts: ReadonlyMap<string, number>,
+  policy: RoutingPolicy,
+): DealerRoutingResult {
+  const { facts } = request;
+  return routeToDealer(
+    {
+      ...(facts.province === undefined ? {} : { province: facts.province }),
+      ...(facts.city === undefined ? {} : { city: facts.city }),
+      ...(facts.brand === undefined ? {} : { brand: facts.brand }),
+      ...(facts.preferredDealerId === undefined ? {} : { preferredDealerId: facts.preferredDealerId }),
+      ...(facts.showroomDealerId === undefined ? {} : { showroomDealerId: facts.showroomDealerId }),
+      ...(previousDealerId === undefined ? {} : { previousDealerId }),
+      excludedDealerIds: request.excludedDealerIds,
+    },
+    dealers.map((d) => ({
+      id: d.id,
+      province: d.province,
+      city: d.city,
+      ...(d.location === undefined ? {} : { location: d.location }),
+      brands: d.brands,
+      dailyCapacity: d.dailyCapacity,
+      assignedToday: counts.get(d.id) ?? 0,
+      ...(d.performance === undefined ? {} : { performance: d.performance }),
+      active: d.active,
+    })),
+    policy,
+  );
+}
+
+/** The assignment an attempt's decisions make (pure): unrouted, or offered to a dealer (and agent). */
+export function attemptDoc(
+  request: AttemptRequest,
+  context: { now: Date; policy: RoutingPolicy; version: number; days: ReadonlyMap<string, string> },
+  dealerDecision: DealerRoutingResult,
+  dealer: StoredDealer | undefined,
+  agentDecision: AgentRoutingResult | undefined,
+): AssignmentDoc {
+  const { oemId, leadId, attempt, facts } = request;
+  const { now, policy, version, days } = context;
+  const base = {
+    _id: assignmentId(leadId, attempt),
+    oemId,
+    leadId,
+    attempt,
+    workStatus: 'pending_first_follow_up' as const,
+    grade: request.grade,
+    origin: request.origin,
+    lead: facts,
+    excludedDealerIds: [...request.excludedDealerIds],
+    allocatedAt: now,
+    assignedAt: now,
+    ...(request.actor === undefined ? {} : { lastActor: request.actor }),
+    revision: 0,
+    correlationId: request.correlationId,
+    appliedEventIds: [],
+    poolExcludedAgentIds: [],
+    updatedAt: now,
+  };
+  const policyNote = `routing policy v${version}`;
+  if (!dealerDecision.ok || dealer === undefined || agentDecision === undefined) {
+    // Nothing to announce: the lead waits, with the reasons, for an OEM operator (or a network change).
+    return {
+      ...base,
+      status: 'unrouted',
+      strategy: 'none',
+      reasons: clampReasons([policyNote, ...dealerDecision.reasons]),
+      outbox: [],
+    };
+  }
+  const acceptWithin = dealer.acceptWithinMinutes ?? policy.acceptWithinMinutes;
+  const doc: AssignmentDoc = {
+    ...base,
+    dealerId: dealer.id,
+    ...(agentDecision.teamId === undefined ? {} : { teamId: agentDecision.teamId }),
+    ...(agentDecision.agentId === undefined ? {} : { agentId: agentDecision.agentId }),
+    ...placementTimes(policy, now, agentDecision.agentId !== undefined),
+    queue: agentDecision.queue,
+    status: 'offered',
+    strategy: `${dealerDecision.strategy}+${agentDecision.strategy}`,
+    reasons: clampReasons([
+      policyNote,
+      ...dealerDecision.reasons,
+      ...agentDecision.reasons,
+      `accept within ${acceptWithin} min${dealer.acceptWithinMinutes === undefined ? '' : ' (dealer setting)'}`,
+    ]),
+    acceptBy: new Date(now.getTime() + acceptWithin * 60_000),
+    offerDay: days.get(dealer.id) ?? localTime(now, dealer.calendar.timeZone).day,
+    outbox: [],
+    outboxSince: now,
+  };
+  doc.outbox = [JSON.stringify(attemptEvent(doc))];
+  return doc;
 }
 
 /**
@@ -163,102 +304,29 @@ export async function allocateAttempt(deps: AllocationDeps, request: AttemptRequ
   const now = deps.clock();
   const { policy, version } = await deps.policies.get(oemId);
   const dealers = await deps.network.listDealers({ oemId, active: true });
-  const days = new Map(dealers.map((d) => [d.id, localTime(now, d.calendar.timeZone).day]));
+  const days = localDays(dealers, now);
   const counts = await deps.loads.dealerDayCounts(oemId, days);
   const previous = await deps.assignments.findPreviousOfCustomer(oemId, facts.customerId, leadId);
 
-  const dealerDecision = routeToDealer(
-    {
-      ...(facts.province === undefined ? {} : { province: facts.province }),
-      ...(facts.city === undefined ? {} : { city: facts.city }),
-      ...(facts.brand === undefined ? {} : { brand: facts.brand }),
-      ...(facts.preferredDealerId === undefined ? {} : { preferredDealerId: facts.preferredDealerId }),
-      ...(facts.showroomDealerId === undefined ? {} : { showroomDealerId: facts.showroomDealerId }),
-      ...(previous?.dealerId === undefined ? {} : { previousDealerId: previous.dealerId }),
-      excludedDealerIds: request.excludedDealerIds,
-    },
-    dealers.map((d) => ({
-      id: d.id,
-      province: d.province,
-      city: d.city,
-      ...(d.location === undefined ? {} : { location: d.location }),
-      brands: d.brands,
-      dailyCapacity: d.dailyCapacity,
-      assignedToday: counts.get(d.id) ?? 0,
-      ...(d.performance === undefined ? {} : { performance: d.performance }),
-      active: d.active,
-    })),
-    policy,
-  );
-
-  const base = {
-    _id: assignmentId(leadId, attempt),
-    oemId,
-    leadId,
-    attempt,
-    workStatus: 'pending_first_follow_up' as const,
-    grade: request.grade,
-    origin: request.origin,
-    lead: facts,
-    excludedDealerIds: [...request.excludedDealerIds],
-    allocatedAt: now,
-    assignedAt: now,
-    ...(request.actor === undefined ? {} : { lastActor: request.actor }),
-    revision: 0,
-    correlationId: request.correlationId,
-    appliedEventIds: [],
-    poolExcludedAgentIds: [],
-    updatedAt: now,
-  };
-  const policyNote = `routing policy v${version}`;
-
-  let doc: AssignmentDoc;
+  const dealerDecision = routeAttemptToDealer(request, previous?.dealerId, dealers, counts, policy);
   const dealer = dealerDecision.ok ? dealers.find((d) => d.id === dealerDecision.dealerId) : undefined;
-  if (!dealerDecision.ok || dealer === undefined) {
-    // Nothing to announce: the lead waits, with the reasons, for an OEM operator (or a network change).
-    doc = {
-      ...base,
-      status: 'unrouted',
-      strategy: 'none',
-      reasons: clampReasons([policyNote, ...dealerDecision.reasons]),
-      outbox: [],
-    };
+  const agentDecision =
+    dealer === undefined
+      ? undefined
+      : await routeInsideDealer(deps, {
+          oemId,
+          dealer,
+          grade: request.grade,
+          facts,
+          ...(previous?.dealerId === dealer.id && previous.agentId !== undefined
+            ? { previousAgentId: previous.agentId }
+            : {}),
+          now,
+          policy,
+        });
+  const doc = attemptDoc(request, { now, policy, version, days }, dealerDecision, dealer, agentDecision);
+  if (doc.status === 'unrouted')
     deps.logger.warn({ leadId, attempt, oemId }, 'no eligible dealer; lead left unrouted');
-  } else {
-    const agentDecision = await routeInsideDealer(deps, {
-      oemId,
-      dealer,
-      grade: request.grade,
-      facts,
-      ...(previous?.dealerId === dealer.id && previous.agentId !== undefined
-        ? { previousAgentId: previous.agentId }
-        : {}),
-      now,
-      policy,
-    });
-    const acceptWithin = dealer.acceptWithinMinutes ?? policy.acceptWithinMinutes;
-    doc = {
-      ...base,
-      dealerId: dealer.id,
-      ...(agentDecision.teamId === undefined ? {} : { teamId: agentDecision.teamId }),
-      ...(agentDecision.agentId === undefined ? {} : { agentId: agentDecision.agentId }),
-      ...placementTimes(policy, now, agentDecision.agentId !== undefined),
-      queue: agentDecision.queue,
-      status: 'offered',
-      strategy: `${dealerDecision.strategy}+${agentDecision.strategy}`,
-      reasons: clampReasons([
-        policyNote,
-        ...dealerDecision.reasons,
-        ...agentDecision.reasons,
-        `accept within ${acceptWithin} min${dealer.acceptWithinMinutes === undefined ? '' : ' (dealer setting)'}`,
-      ]),
-      acceptBy: new Date(now.getTime() + acceptWithin * 60_000),
-      offerDay: days.get(dealer.id) ?? localTime(now, dealer.calendar.timeZone).day,
-      outbox: [],
-      outboxSince: now,
-    };
-    doc.outbox = [JSON.stringify(attemptEvent(doc))];
-  }
 
   const outcome = await deps.assignments.insert(doc);
   // Lost a race (another instance, or a retry running concurrently): settle what the winner stored.

@@ -1,0 +1,73 @@
+import { isDuplicateKeyError } from '@leadflow/platform/kafka';
+import type { Model } from 'mongoose';
+
+/*
+ * Bulk writes on FerretDB v1 stop at the first failing statement even when unordered (measured: an
+ * unordered bulkWrite whose first upsert hit a duplicate key applied none of the four after it, and
+ * reported one error). So a bulk write here never relies on "continue on error": inserts run in
+ * order and resume after a duplicate, and counter updates are never upserts (their documents are
+ * created first), so they cannot fail on a duplicate key at all.
+ */
+
+/** Index of the first failed statement of an ordered write, when the error says it. */
+function failedIndex(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const writeErrors = (error as { writeErrors?: { index?: unknown }[] }).writeErrors;
+  const index = writeErrors?.[0]?.index;
+  return typeof index === 'number' ? index : undefined;
+}
+
+/**
+ * Inserts `docs` in order; returns the ids that already existed (left as they were). One round trip
+ * when nothing exists yet, one more per duplicate met.
+ */
+export async function insertInOrder<T extends { _id: string }>(
+  model: Model<T>,
+  docs: readonly T[],
+): Promise<Set<string>> {
+  const existed = new Set<string>();
+  let pending = [...docs];
+  while (pending.length > 0) {
+    try {
+      await model.insertMany(pending, { ordered: true });
+      return existed;
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+      const index = failedIndex(error);
+      // Ordered: everything before the failed one was inserted, nothing after it was tried.
+      if (index === undefined) {
+        // Which one is not said: insert the rest one at a time.
+        for (const doc of pending) {
+          try {
+            await model.create(doc);
+          } catch (one) {
+            if (!isDuplicateKeyError(one)) throw one;
+            existed.add(doc._id);
+          }
+        }
+        return existed;
+      }
+      const failed = pending[index];
+      if (failed !== undefined) existed.add(failed._id);
+      pending = pending.slice(index + 1);
+    }
+  }
+  return existed;
+}
+
+/** Creates the documents of `docs` that do not exist yet (by `_id`), one look-up and usually one insert. */
+export async function createMissing<T extends { _id: string }>(
+  model: Model<T>,
+  docs: readonly T[],
+): Promise<void> {
+  const unique = [...new Map(docs.map((d) => [d._id, d])).values()];
+  if (unique.length === 0) return;
+  const found = await model
+    .find({ _id: { $in: unique.map((d) => d._id) } }, { _id: 1 })
+    .lean<{ _id: string }[]>();
+  const existing = new Set(found.map((d) => d._id));
+  await insertInOrder(
+    model,
+    unique.filter((d) => !existing.has(d._id)),
+  );
+}
