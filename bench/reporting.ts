@@ -23,6 +23,7 @@
  * Prints figures and ratios, writes bench/results/reporting.json. Never asserts (the machine is shared).
  *
  *   node --max-old-space-size=8192 --import tsx bench/reporting.ts [--leads 1000000] [--events 20000]
+ *     [--skip-queries] (phase 3 only) [--commands] (the projection's database commands by filter shape)
  */
 import { parseArgs } from 'node:util';
 import { Events, type AnyEnvelope } from '@leadflow/contracts/events';
@@ -58,6 +59,7 @@ import {
 } from '@leadflow/reporting/ground-truth';
 import { startService } from '@leadflow/reporting/service';
 import { testToken } from '@leadflow/testkit/tokens';
+import { monitorMongoCommands, monitoredUrl } from './lib/mongo-commands.js';
 import { machine, round, sleep, summarise, table, writeResults } from './lib/stats.js';
 
 const { values: args } = parseArgs({
@@ -68,9 +70,14 @@ const { values: args } = parseArgs({
     'query-seconds': { type: 'string', default: '60' },
     events: { type: 'string', default: '20000' },
     'projection-seconds': { type: 'string', default: '180' },
+    /** Projection only: no pre-load, no KPI queries (for iterating on the consumer). */
+    'skip-queries': { type: 'boolean', default: false },
+    /** Print the projection's database commands by filter shape, with their time. */
+    commands: { type: 'boolean', default: false },
   },
 });
-const LEADS = Number(args.leads);
+const SKIP_QUERIES = args['skip-queries'] === true;
+const LEADS = SKIP_QUERIES ? 0 : Number(args.leads);
 const FOLD_MS = Number(args['fold-seconds']) * 1_000;
 const LOAD_MS = Number(args['load-seconds']) * 1_000;
 const QUERY_MS = Number(args['query-seconds']) * 1_000;
@@ -278,7 +285,8 @@ async function main(): Promise<void> {
     kind: 'year dealer-confined agent',
     dealer: true,
   });
-  outer: for (let round_ = 0; ; round_ += 1) {
+  if (SKIP_QUERIES) shapes.length = 0;
+  outer: for (let round_ = 0; shapes.length > 0; round_ += 1) {
     for (const [i, { name, r, groupBy, kind, dealer }] of shapes.entries()) {
       const [from, to, period] = r;
       if (performance.now() - queryStarted > QUERY_MS && (round_ > 0 || i >= 3)) break outer;
@@ -354,12 +362,13 @@ async function main(): Promise<void> {
       NODE_ENV: 'test',
       LOG_LEVEL: 'warn',
       KAFKA_BROKERS: brokers.join(','),
-      MONGO_URL: mongoUrl,
+      MONGO_URL: args.commands === true ? monitoredUrl(mongoUrl) : mongoUrl,
       MONGO_DB: `${dbName}_projection`,
       KAFKA_TOPIC_PREFIX: prefix,
       SERVICE_PORT: '0',
     }),
   );
+  const commands = args.commands === true ? monitorMongoCommands() : undefined;
   const projectionStarted = performance.now();
   let committed = 0;
   while (performance.now() - projectionStarted < PROJECTION_MS) {
@@ -371,6 +380,8 @@ async function main(): Promise<void> {
   }
   const projectionMs = performance.now() - projectionStarted;
   await service.close();
+  if (commands !== undefined)
+    log(`database commands of the projection (slowest first):\n${commands.report(25)}`);
   await admin.disconnect();
   const eventsPerSecond = committed / (projectionMs / 1_000);
   results.projection = {

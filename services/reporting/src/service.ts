@@ -1,7 +1,7 @@
 import { Topics } from '@leadflow/contracts/topics';
 import { createTokenVerifier } from '@leadflow/platform/auth';
 import type { HttpApp } from '@leadflow/platform/http';
-import { createKafka, createMongoProcessedEvents, ensureTopics } from '@leadflow/platform/kafka';
+import { createKafka, ensureTopics } from '@leadflow/platform/kafka';
 import { createLogger, type Logger } from '@leadflow/platform/logger';
 import { createMetrics } from '@leadflow/platform/metrics';
 import { connectMongo, pingMongo } from '@leadflow/platform/mongo';
@@ -92,6 +92,9 @@ export async function startService(
     // Reporting creates what it consumes (and the DLQs it writes to) so it can start before producers.
     await ensureTopics(kafka, topics);
 
+    // No consumer-level dedup marks (processed_events): the read models' own guards (timeline ids,
+    // idempotent snapshot folds, counted-event claims) make a redelivery change nothing, and the
+    // marks cost a look-up and an insert per event on every batch (and grew without pruning).
     const consumer = createLeadEventsConsumer({
       kafka,
       groupId: `${config.KAFKA_TOPIC_PREFIX}leadflow-${SERVICE_NAME}`,
@@ -104,7 +107,6 @@ export async function startService(
       counters,
       claims,
       journal,
-      dedup: createMongoProcessedEvents(connection),
       timeZone: config.REPORTING_TIME_ZONE,
     });
     closers.set('consumer', () => consumer.stop());

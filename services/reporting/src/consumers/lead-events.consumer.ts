@@ -6,30 +6,29 @@ import {
   type BatchContext,
   type EnvelopeParser,
   type EventConsumer,
-  type ProcessedEvents,
 } from '@leadflow/platform/kafka';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from '@leadflow/platform/logger';
 import type { Metrics } from '@leadflow/platform/metrics';
 import { addCounters, type Counters } from '../domain/counters.js';
 import {
-  bucketId,
-  bucketOf,
-  countersFor,
-  countingReadiness,
-  type BucketKey,
-  type CountableEvent,
-  type LeadAttribution,
-} from '../domain/lead-counting.js';
+  foldRound,
+  settleRound,
+  type ClaimState,
+  type CountableItem,
+  type LeadChange,
+  type PendingEvent,
+  type StoredSnapshot,
+} from '../domain/lead-batch.js';
+import { bucketId, type BucketKey } from '../domain/lead-counting.js';
 import { businessTimeOf, ownerOf, stageOf, summarise, type SummarisedEvent } from '../domain/lead-events.js';
-import { snapshotUpdatesFor, type SnapshotUpdate } from '../domain/lead-snapshot.js';
+import { snapshotUpdatesFor } from '../domain/lead-snapshot.js';
 import type { ClaimRepository } from '../repositories/claim.repository.js';
 import type { CounterRepository } from '../repositories/counter.repository.js';
 import type { EventDoc } from '../repositories/event.schema.js';
 import type { EventRepository } from '../repositories/event.repository.js';
 import type { JournalRepository } from '../repositories/journal.repository.js';
 import type { LeadRepository, LeadSnapshot } from '../repositories/lead.repository.js';
-import { pendingEventOf, type PendingEvent } from '../repositories/lead.schema.js';
 
 export interface ProjectionDeps {
   events: EventRepository;
@@ -46,22 +45,6 @@ export const parseLeadEvent: EnvelopeParser = (raw) => {
   const result = parseEnvelope(raw);
   return result.ok ? { ok: true, envelope: result.envelope } : result;
 };
-
-function attributionOf(lead: LeadSnapshot): LeadAttribution {
-  const model = lead.series ?? lead.model;
-  const receivedAt = lead.milestones?.receivedAt;
-  const assignedAt = lead.milestones?.assignedAt;
-  return {
-    ...(lead.channel === undefined || lead.channel.l1 === undefined ? {} : { channel: lead.channel }),
-    ...(model === undefined ? {} : { model }),
-    ...(receivedAt === undefined ? {} : { receivedAt }),
-    ...(lead.initialGrade === undefined ? {} : { initialGrade: lead.initialGrade }),
-    ...(assignedAt === undefined ? {} : { assignedAt }),
-  };
-}
-
-const countable_ = (oemId: string, event: PendingEvent): CountableEvent =>
-  ({ id: event.id, oemId, type: event.type, data: event.data, at: new Date(event.at) }) as CountableEvent;
 
 interface PreparedEvent {
   event: AnyEnvelope;
@@ -93,31 +76,40 @@ function prepare(event: AnyEnvelope): PreparedEvent | undefined {
       ...owner,
       correlationId: event.correlationId,
       data,
-      counted: false,
     },
     summary: { id: event.id, type: event.type, at, data },
   };
 }
 
 /**
- * Projects a batch of events into the read models in a handful of bulk writes:
+ * Projects a batch of events into the read models in a handful of bulk operations:
  *
  * 1. the timeline: one unordered `insertMany` (a duplicate key is a redelivery);
- * 2. the snapshots: one bulk write of the order-free upserts (each also records the event as pending
- *    counting), one of the latest-wins conditionals, then one `$in` read of the leads touched;
- * 3. the counters: every pending event of those leads that has become countable is claimed with one
- *    unordered `insertMany` of its id into `counted_events` (a duplicate key = counted already, by a
- *    redelivery or by a concurrent batch of another partition); the increments of the claimed events
- *    are summed per bucket in memory and written with one bulk `$inc` upsert per bucket and per
- *    roll-up document; then the events are settled (removed from `pending`, one bulk write).
+ * 2. the snapshots: one `$in` read of the leads the batch touches; each lead's changes folded in
+ *    memory (`foldLead`: the order-free snapshot operators; the lead's own events recorded as
+ *    pending counting);
+ * 3. the counters: every pending event of those leads that has become countable is journalled, then
+ *    claimed with one unordered `insertMany` of its id into `counted_events` (a duplicate key =
+ *    counted already, by a redelivery or by another partition's batch), and the claimed events'
+ *    increments are handed to the counter repository (group-committed roll-up writes);
+ * 4. the counted events are settled (dropped from `pending`) in memory, and each lead is written once,
+ *    over the version it was read at (`writeMany`: one `insertMany` of the new leads, one bulk
+ *    `replaceOne({ _id, v })` of the others).
  *
- * Why nothing is lost or counted twice across topics and partitions: each write is atomic per
- * document, every snapshot operator commutes, and the leads are read after this batch's updates, so of
- * two batches holding events of one lead the later reader sees both events pending (the claim then
- * lets one of them count each). A failed increment releases the claims before the error propagates,
- * so the consumer's retry (or its per-event fallback) counts them. A process killed between the claim
- * and the increment would under-count those events (their claims stay, their counts never land); see
- * the README.
+ * A lead written by another batch in between (another topic's partition holding events of the same
+ * lead) loses the race: it is read again and the batch's changes are folded into the newer snapshot
+ * (a no-op for what is already in it), which may make more of its pending events countable — those
+ * are claimed and counted in the same way — then written again, until every lead is written.
+ *
+ * Why nothing is lost or counted twice: a claim lets exactly one batch count an event; a snapshot is
+ * only ever replaced by a writer that read the version it replaces, so whoever writes a lead last saw
+ * every earlier writer's pending events; a failed counter write releases the batch's claims before
+ * the error propagates (the consumer retries the chunk, then event by event), and nothing of the
+ * snapshots was written yet. A batch settles only the events it claimed or its own redelivered ones:
+ * an event another batch claimed stays pending for that batch (it settles it, or, if its counter
+ * write fails, releases the claim and counts it on its retry). A process killed after its claims is
+ * completed from its journal (`recoverCounting`); its redelivered events then find their claims and
+ * are settled without counting again.
  */
 export function createLeadEventsBatchHandler(deps: ProjectionDeps) {
   return async function handleBatch(
@@ -139,42 +131,43 @@ export function createLeadEventsBatchHandler(deps: ProjectionDeps) {
 
     await deps.events.insertMany(prepared.map((p) => p.doc));
 
-    const updates: { update: SnapshotUpdate; pending?: PendingEvent }[] = [];
-    const subjects = new Map<string, string>(); // leadId → oemId of the leads whose pending set changed
+    // Each lead's changes: its own events (recorded as pending: a redelivery too, whose claim then
+    // settles it again) and the 重 marker a duplicate gives its open lead.
+    const changes = new Map<string, { oemId: string; items: LeadChange[] }>();
     for (const { event, summary } of prepared) {
       for (const update of snapshotUpdatesFor(event)) {
         const own = update.leadId === event.data.leadId;
-        // Re-recorded as pending on a redelivery too: if it was counted already, its claim exists and
-        // the event is settled again.
-        updates.push(own ? { update, pending: summary } : { update });
-        if (own) subjects.set(update.leadId, update.oemId);
+        const entry = changes.get(update.leadId) ?? { oemId: update.oemId, items: [] };
+        entry.items.push(own ? { update, pending: summary } : { update });
+        changes.set(update.leadId, entry);
       }
     }
-    const snapshots = await deps.leads.applyMany(updates);
-
-    // Every countable pending event of the touched leads, with its bucket and increments.
-    const countable: { id: string; oemId: string; leadId: string; key?: BucketKey; counters: Counters }[] =
-      [];
-    for (const [leadId, oemId] of subjects) {
-      const lead = snapshots.get(leadId);
-      if (lead === undefined) continue;
-      const attribution = attributionOf(lead);
-      for (const entry of Object.values(lead.pending ?? {})) {
-        const stored = pendingEventOf(entry);
-        const event = countable_(oemId, stored);
-        if (!countingReadiness(event, attribution).ready) continue;
-        const counters = countersFor(event, attribution);
-        countable.push({
-          id: stored.id,
-          oemId,
-          leadId,
-          counters,
-          ...(Object.keys(counters).length === 0 ? {} : { key: bucketOf(event, attribution, deps.timeZone) }),
-        });
+    const own = new Set(prepared.map((p) => p.event.id));
+    const claims: ClaimState = { here: new Set(), elsewhere: new Set() };
+    let todo = [...changes.keys()];
+    for (let round = 1; todo.length > 0; round += 1) {
+      if (round > 50) throw new Error(`leads kept changing under the batch: ${todo.length}`);
+      const current = (await deps.leads.readMany(todo)) as unknown as ReadonlyMap<string, StoredSnapshot>;
+      const { next, countable, foreign } = foldRound(todo, current, changes, claims, deps.timeZone);
+      // A lead id that exists under another tenant: the event's fault, never retried.
+      if (foreign !== undefined) throw new NonRetriableError(`lead ${foreign} belongs to another tenant`);
+      if (countable.length > 0) {
+        const claimed = await count(countable, ctx);
+        for (const item of countable) (claimed.has(item.id) ? claims.here : claims.elsewhere).add(item.id);
       }
+      const writes = settleRound(next, claims, own) as unknown as {
+        doc: LeadSnapshot;
+        expected: number | undefined;
+      }[];
+      todo = [...(await deps.leads.writeMany(writes))];
     }
-    if (countable.length === 0) return;
+  };
 
+  /** Journals, claims and counts events; returns the ids this call claimed. */
+  async function count(
+    countable: readonly CountableItem[],
+    ctx: Pick<BatchContext, 'logger'>,
+  ): Promise<Set<string>> {
     // The journal first, then the claims that name it: a crash after the claims leaves a journal from
     // which a live process counts the claimed events (recoverCounting).
     const journalled = countable.flatMap((item) =>
@@ -200,21 +193,8 @@ export function createLeadEventsBatchHandler(deps: ProjectionDeps) {
       }
       throw error;
     }
-    // Only after the increments landed: a failure before this leaves the events pending, and their
-    // claims make the next attempt settle them without counting again.
-    // Settled: the events this batch counted, and its own events claimed before (a redelivery). An
-    // event another batch claimed is left to that batch, which settles it after its increment (or,
-    // if the increment fails, releases the claim and counts it on its retry).
-    const own = new Set(prepared.map((p) => p.event.id));
-    const byLead = new Map<string, { oemId: string; leadId: string; eventIds: string[] }>();
-    for (const item of countable) {
-      if (!claimed.has(item.id) && !own.has(item.id)) continue;
-      const entry = byLead.get(item.leadId) ?? { oemId: item.oemId, leadId: item.leadId, eventIds: [] };
-      entry.eventIds.push(item.id);
-      byLead.set(item.leadId, entry);
-    }
-    await deps.leads.settleMany([...byLead.values()]);
-  };
+    return claimed;
+  }
 }
 
 /** Increments summed per daily bucket. */
@@ -265,8 +245,6 @@ export interface LeadEventsConsumerOptions extends ProjectionDeps {
   logger: Logger;
   registry?: Metrics['registry'];
   concurrency?: number;
-  /** Skips redelivered events before any read-model work (one `$in` look-up per batch). */
-  dedup?: ProcessedEvents;
   maxBatchSize?: number;
 }
 
@@ -280,7 +258,6 @@ export function createLeadEventsConsumer(options: LeadEventsConsumerOptions): Ev
     ...(options.registry === undefined ? {} : { registry: options.registry }),
     parse: parseLeadEvent,
     batchHandler: createLeadEventsBatchHandler(options),
-    ...(options.dedup === undefined ? {} : { dedup: options.dedup }),
     maxBatchSize: options.maxBatchSize ?? 2_000,
     concurrency: options.concurrency ?? 6,
   });

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { BucketKey } from './lead-counting.js';
+import { BucketDimensions, type BucketKey } from './lead-counting.js';
 import {
   addToRollups,
-  ALL_VIEWS,
   cellGroup,
   cellKey,
   cellValues,
+  FULL,
   periodsOf,
   rollupCell,
   rollupId,
@@ -65,27 +65,31 @@ describe('roll-up views', () => {
     expect(cellGroup('a', values, {}, [])).toEqual({});
   });
 
-  it("adds a bucket to the day document and every view's month document, summing repeated cells", () => {
+  it("adds a bucket to every view's day and month document and the full day buckets, summing repeated cells", () => {
     const into: RollupIncrements = new Map();
     addToRollups(into, key, { leadsReceived: 1, mediaCostFen: 500 });
     addToRollups(into, { ...key, agentId: 'other' }, { leadsReceived: 2 });
-    // One month document per view, one day document for all views.
-    expect(into.size).toBe(RollupViewNames.length + 1);
+    // One day and one month document per view, plus the day's full buckets.
+    expect(into.size).toBe(RollupViewNames.length * 2 + 1);
     const total = into.get(rollupId('oem-1', 'month', '2025-03', 't'));
     expect([...(total?.cells.values() ?? [])]).toEqual([{ leadsReceived: 3, mediaCostFen: 500 }]);
-    const day = into.get(rollupId('oem-1', 'day', '2025-03-31', ALL_VIEWS));
-    expect(day?.cells.get(`a:${cellKey(['D.1', '$agent'])}`)).toEqual({
-      leadsReceived: 1,
-      mediaCostFen: 500,
-    });
-    expect(day?.cells.get(`a:${cellKey(['D.1', 'other'])}`)).toEqual({ leadsReceived: 2 });
+    const day = into.get(rollupId('oem-1', 'day', '2025-03-31', 'a'));
+    expect(day?.cells.get(cellKey(['D.1', '$agent']))).toEqual({ leadsReceived: 1, mediaCostFen: 500 });
+    expect(day?.cells.get(cellKey(['D.1', 'other']))).toEqual({ leadsReceived: 2 });
+    const full = into.get(rollupId('oem-1', 'day', '2025-03-31', FULL));
+    expect([...(full?.cells.keys() ?? [])].map(cellValues)).toEqual([
+      BucketDimensions.map((d) => key[d]),
+      BucketDimensions.map((d) => (d === 'agentId' ? 'other' : key[d])),
+    ]);
     for (const view of RollupViewNames) {
       const doc = into.get(rollupId('oem-1', 'month', '2025-03', view));
       const values = cellValues([...(doc?.cells.keys() ?? [])][0] ?? '');
       expect(values).toEqual(RollupViews[view].map((d) => key[d]));
+      const dayDoc = into.get(rollupId('oem-1', 'day', '2025-03-31', view));
+      expect(cellValues([...(dayDoc?.cells.keys() ?? [])][0] ?? '')).toEqual(values);
       expect(rollupCell('oem-1', 'day', '2025-03-31', view, 'x')).toEqual({
-        id: rollupId('oem-1', 'day', '2025-03-31', ALL_VIEWS),
-        cell: `${view}:x`,
+        id: rollupId('oem-1', 'day', '2025-03-31', view),
+        cell: 'x',
       });
     }
   });

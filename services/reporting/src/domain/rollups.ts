@@ -43,12 +43,7 @@ const dimensionsOf = (view: StoredView): readonly BucketDimension[] =>
 export type Grain = 'day' | 'month';
 
 /** The `_id` of a roll-up document. */
-export function rollupId(
-  oemId: string,
-  grain: Grain,
-  period: string,
-  view: RollupView | typeof ALL_VIEWS,
-): string {
+export function rollupId(oemId: string, grain: Grain, period: string, view: StoredView): string {
   return storageId([oemId, grain, period, view]);
 }
 
@@ -74,9 +69,6 @@ export function cellValues(key: string): string[] {
   return JSON.parse(Buffer.from(key, 'base64url').toString('utf8')) as string[];
 }
 
-/** The view name of the day documents, which hold every view (cells keyed `<view>:<cell key>`). */
-export const ALL_VIEWS = '*';
-
 /** One roll-up document's increments: cell key → counters. */
 export type RollupIncrements = Map<
   string,
@@ -84,7 +76,7 @@ export type RollupIncrements = Map<
     oemId: string;
     grain: Grain;
     period: string;
-    view: RollupView | typeof ALL_VIEWS;
+    view: StoredView;
     cells: Map<string, Counters>;
   }
 >;
@@ -96,9 +88,9 @@ function addInto(target: Counters, increments: Counters): void {
 }
 
 /**
- * The document and cell of a view's period: a month has one document per view (read by month and
- * total queries, the ones that cover long ranges), a day one document for all views (so a batch
- * rewrites one document per day it touches, not one per view).
+ * The document and cell of a view's period: one document per OEM × grain × period × view, so a query
+ * reads only its view's documents (a month by day of the totals reads 31 small documents). The full
+ * daily buckets (`FULL`) exist at day grain only.
  */
 export function rollupCell(
   oemId: string,
@@ -107,9 +99,7 @@ export function rollupCell(
   view: StoredView,
   cell: string,
 ): { id: string; cell: string } {
-  return grain === 'day'
-    ? { id: rollupId(oemId, grain, period, ALL_VIEWS), cell: `${view}:${cell}` }
-    : { id: rollupId(oemId, grain, period, view as RollupView), cell };
+  return { id: rollupId(oemId, grain, period, view), cell };
 }
 
 /** Adds one bucket's increments to every view's day and month cell (in memory, per batch). */
@@ -126,7 +116,7 @@ export function addToRollups(into: RollupIncrements, key: BucketKey, counters: C
         oemId: key.oemId,
         grain,
         period,
-        view: grain === 'day' ? ALL_VIEWS : (view as RollupView),
+        view,
         cells: new Map(),
       };
       into.set(id, doc);

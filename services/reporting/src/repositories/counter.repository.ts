@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { onlyDuplicateKeys } from '@leadflow/platform/kafka';
 import type { Connection, mongo } from 'mongoose';
 import { addCounters, isCounterName, type Counters } from '../domain/counters.js';
@@ -11,10 +12,8 @@ import {
   rollupCell,
   viewFor,
   type RollupIncrements,
-  type ALL_VIEWS,
   FULL,
   type Grain,
-  type RollupView,
   type StoredView,
 } from '../domain/rollups.js';
 import { rollupModel, type RollupDoc } from './counter.schema.js';
@@ -107,10 +106,7 @@ function serialise(cubes: RollupIncrements, firstDays: Map<string, string>): str
 function deserialise(body: string): { cubes: RollupIncrements; firstDays: Map<string, string> } {
   const parsed = JSON.parse(body) as { docs: SerialisedIncrements; firstDays: [string, string][] };
   const cubes: RollupIncrements = new Map(
-    parsed.docs.map(([id, doc]) => [
-      id,
-      { ...doc, view: doc.view as RollupView | typeof ALL_VIEWS, cells: new Map(doc.cells) },
-    ]),
+    parsed.docs.map(([id, doc]) => [id, { ...doc, view: doc.view as StoredView, cells: new Map(doc.cells) }]),
   );
   return { cubes, firstDays: new Map(parsed.firstDays) };
 }
@@ -151,18 +147,14 @@ export function createCounterRepository(
     const dayOf = new Map(
       periods.map((p) => [rollupCell(filter.oemId, p.grain, p.period, view, '').id, p.day]),
     );
-    const prefix = `${view}:`;
     const ids = [...dayOf.keys()];
     for (let i = 0; i < ids.length; i += ID_CHUNK) {
       const docs = await cubes.find({ _id: { $in: ids.slice(i, i + ID_CHUNK) } }).toArray();
       for (const doc of docs) {
         const day = dayOf.get(doc._id);
         if (day === undefined) continue;
-        const shared = doc.grain === 'day';
         const cells = JSON.parse(doc.body ?? '{}') as Record<string, unknown>;
-        for (const [stored, raw] of Object.entries(cells)) {
-          if (shared && !stored.startsWith(prefix)) continue;
-          const cell = shared ? stored.slice(prefix.length) : stored;
+        for (const [cell, raw] of Object.entries(cells)) {
           const group = cellGroup(view, cellValues(cell), filters, groupBy);
           if (group === undefined) continue;
           const key = keyOf(day, group);
@@ -176,14 +168,18 @@ export function createCounterRepository(
   }
 
   /**
-   * Read-modify-write of every touched roll-up document: one `$in` read, the batch's cells added in
-   * memory, then one conditional update per document (`{ _id, v }`); a document written by someone
-   * else meanwhile (its `v` moved) is read and merged again.
+   * Read-modify-write of every touched roll-up document: one `$in` read (per 500), the batch's cells
+   * added in memory, then one unordered bulk of conditional updates (`{ _id, v }`), each stamping the
+   * write's mark into `applied`. If fewer matched than were sent (another process wrote some of them
+   * meanwhile), the documents are read again: those carrying the mark are done, the others are merged
+   * and written again.
    */
-  async function writeRollups(increments: RollupIncrements, mark?: string): Promise<void> {
+  async function writeRollups(increments: RollupIncrements, journalMark?: string): Promise<void> {
+    // Without a journal the mark only tells this write's landed updates apart (it is not kept).
+    const mark = journalMark ?? `m:${randomUUID()}`;
     let pending = [...increments.keys()];
     for (let attempt = 1; pending.length > 0; attempt += 1) {
-      if (attempt > 5) throw new Error(`roll-up documents kept changing under the write: ${pending.length}`);
+      if (attempt > 20) throw new Error(`roll-up documents kept changing under the write: ${pending.length}`);
       const current = new Map<string, RollupDoc>();
       for (let i = 0; i < pending.length; i += ID_CHUNK) {
         const docs = await cubes.find({ _id: { $in: pending.slice(i, i + ID_CHUNK) } }).toArray();
@@ -192,41 +188,53 @@ export function createCounterRepository(
       // A document keeps the marks of writes whose journals still exist (a recovery may re-apply them).
       const seen = [...current.values()].flatMap((doc) => doc.applied ?? []);
       const live =
-        mark === undefined || journal === undefined ? new Set<string>() : await journal.liveWrites(seen);
+        journalMark === undefined || journal === undefined
+          ? new Set<string>()
+          : await journal.liveWrites(seen);
       const missing: RollupDoc[] = [];
-      const results = await Promise.all(
-        pending.map(async (id) => {
-          const inc = increments.get(id);
-          if (inc === undefined) return true;
-          const doc = current.get(id);
-          if (mark !== undefined && doc?.applied?.includes(mark) === true) return true;
-          const applied =
-            mark === undefined ? [] : [...(doc?.applied ?? []).filter((m) => live.has(m)), mark];
-          const cells = JSON.parse(doc?.body ?? '{}') as Record<string, Counters>;
-          for (const [cell, counters] of inc.cells) cells[cell] = addCounters(cells[cell] ?? {}, counters);
-          const body = JSON.stringify(cells);
-          if (doc === undefined) {
-            missing.push({
-              _id: id,
-              oemId: inc.oemId,
-              grain: inc.grain,
-              period: inc.period,
-              view: inc.view,
-              body,
-              v: 1,
-              applied,
-            });
-            return true;
-          }
-          const version = doc.v ?? 0;
-          const result = await cubes.updateOne(
-            { _id: id, v: version },
-            { $set: { body, v: version + 1, applied } },
-          );
-          return result.matchedCount === 1;
-        }),
-      );
-      const retry = new Set(pending.filter((_, i) => results[i] === false));
+      const updates: { id: string; op: mongo.AnyBulkWriteOperation<RollupDoc> }[] = [];
+      for (const id of pending) {
+        const inc = increments.get(id);
+        if (inc === undefined) continue;
+        const doc = current.get(id);
+        if (doc?.applied?.includes(mark) === true) continue;
+        const applied = [...(doc?.applied ?? []).filter((m) => live.has(m)), mark];
+        const cells = JSON.parse(doc?.body ?? '{}') as Record<string, Counters>;
+        for (const [cell, counters] of inc.cells) cells[cell] = addCounters(cells[cell] ?? {}, counters);
+        const body = JSON.stringify(cells);
+        if (doc === undefined) {
+          missing.push({
+            _id: id,
+            oemId: inc.oemId,
+            grain: inc.grain,
+            period: inc.period,
+            view: inc.view,
+            body,
+            v: 1,
+            applied,
+          });
+          continue;
+        }
+        const version = doc.v ?? 0;
+        updates.push({
+          id,
+          op: {
+            updateOne: {
+              filter: { _id: id, v: version },
+              update: { $set: { body, v: version + 1, applied } },
+            },
+          },
+        });
+      }
+      const retry = new Set<string>();
+      if (updates.length > 0) {
+        const result = await cubes.bulkWrite(
+          updates.map((u) => u.op),
+          { ordered: false },
+        );
+        // Some lost a race: the next round reads them again and skips those carrying the mark.
+        if (result.matchedCount < updates.length) for (const u of updates) retry.add(u.id);
+      }
       if (missing.length > 0) {
         try {
           await cubes.insertMany(missing, { ordered: false });

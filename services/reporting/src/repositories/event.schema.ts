@@ -20,9 +20,8 @@ export interface EventDoc {
   correlationId: string;
   /** The payload without personal data (see `summarise`). */
   data: Record<string, unknown>;
-  /** False until the event's increments reached its counter bucket (or it has none); for audit; the
-   * projection's own pending set lives on the lead snapshot. */
-  counted: boolean;
+  /** Written by the per-event projection (an audit flag); no longer maintained: see `counted_events`. */
+  counted?: boolean;
   bucketId?: string;
 }
 
@@ -42,7 +41,7 @@ const EventSchema = new Schema<EventDoc>(
     // The payload shape depends on `type` and is validated against the contracts before it is stored;
     // the read model keeps it as the summary the timeline shows, not as a queried structure.
     data: { type: Schema.Types.Mixed, required: true },
-    counted: { type: Boolean, required: true },
+    counted: { type: Boolean },
     bucketId: { type: String },
   },
   { collection: 'events', versionKey: false, minimize: false },

@@ -1,5 +1,6 @@
 import type { ChannelL1, ChannelL2, LeadStatus, WorkQueue } from '@leadflow/contracts/common';
 import { Schema, type Connection, type Model } from 'mongoose';
+import type { PendingEvent } from '../domain/lead-batch.js';
 
 export const MilestoneNames = [
   'receivedAt',
@@ -70,31 +71,13 @@ export interface LeadDoc {
    * per query at 20,000 events), which made the projection quadratic in the event count.
    */
   pending?: Record<string, PendingEvent | string>;
+  /** Version: every write replaces the document only over the version it read (`{ _id, v }`). */
+  v?: number;
+  /** The write that produced this version (how a writer tells whether its guarded replace landed). */
+  w?: string;
 }
 
-/** What counting needs of a stored event. */
-export interface PendingEvent {
-  id: string;
-  type: string;
-  at: Date;
-  data: Record<string, unknown>;
-}
-
-/**
- * A pending entry as stored: JSON text (one field, where an object would be a dozen: FerretDB's cost
- * follows the number of fields of the lead document on every update). Objects written by the earlier
- * per-event projection are still read.
- */
-export const storedPending = (event: PendingEvent): string => JSON.stringify(event);
-
-export function pendingEventOf(stored: PendingEvent | string): PendingEvent {
-  if (typeof stored !== 'string') return stored;
-  const parsed = JSON.parse(stored) as Omit<PendingEvent, 'at'> & { at: string };
-  return { ...parsed, at: new Date(parsed.at) };
-}
-
-/** A document key for an event id: ids contain `.` and `:`, which a MongoDB path cannot. */
-export const pendingKey = (eventId: string) => Buffer.from(eventId).toString('base64url');
+export { pendingEventOf, pendingKey, storedPending, type PendingEvent } from '../domain/lead-batch.js';
 
 const dates = (names: readonly string[]) => Object.fromEntries(names.map((name) => [name, { type: Date }]));
 
@@ -134,6 +117,8 @@ const LeadSchema = new Schema<LeadDoc>(
     lastEventAt: Date,
     // Keyed by encoded event id; each value is the event summary counting needs (see LeadDoc).
     pending: { type: Schema.Types.Mixed },
+    v: Number,
+    w: String,
   },
   { collection: 'leads', versionKey: false, strict: 'throw' },
 );
