@@ -1,4 +1,4 @@
-import { addCounters, type CounterName, type Counters } from './counters.js';
+import { addInto, type CounterName, type Counters } from './counters.js';
 import type { BucketDimension } from './lead-counting.js';
 import { computeKpiParts, computeKpis, countersOf, type KpiId, type KpiParts } from './kpis.js';
 
@@ -76,7 +76,9 @@ export function foldByPeriod(
   const periods = new Map<string, Counters>();
   for (const row of daily) {
     const key = periodOf(row.day, period, range);
-    periods.set(key, addCounters(periods.get(key) ?? {}, row.counters));
+    const sum = periods.get(key);
+    if (sum === undefined) periods.set(key, { ...row.counters });
+    else addInto(sum, row.counters);
   }
   return [...periods].sort(([a], [b]) => a.localeCompare(b));
 }
@@ -108,16 +110,19 @@ export function buildKpiRows(input: BuildKpiRowsInput): KpiRow[] {
       groups.set(key, entry);
     }
     const period = periodOf(row.day, input.period, range);
-    entry.periods.set(period, addCounters(entry.periods.get(period) ?? {}, row.counters));
+    const sum = entry.periods.get(period);
+    if (sum === undefined) entry.periods.set(period, { ...row.counters });
+    else addInto(sum, row.counters);
   }
   const rows: KpiRow[] = [];
   for (const [key, { group, periods }] of [...groups].sort(([a], [b]) => a.localeCompare(b))) {
-    let opening = input.opening.get(key) ?? {};
+    // Carried from period to period of the group (a copy: the input map is the caller's).
+    const opening: Counters = { ...(input.opening.get(key) ?? {}) };
     for (const [period, counters] of [...periods].sort(([a], [b]) => a.localeCompare(b))) {
       const values = computeKpis(counters, { opening, ids: input.ids });
       const parts = computeKpiParts(counters, { opening, ids: input.ids });
       rows.push({ period, group, counters: pick(counters, used.period), values, parts });
-      opening = addCounters(opening, counters);
+      addInto(opening, counters);
     }
   }
   return rows;

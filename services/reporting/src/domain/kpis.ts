@@ -353,12 +353,14 @@ export const Kpis = [
 export type KpiId = (typeof Kpis)[number]['id'];
 export const KpiIds: readonly KpiId[] = Kpis.map((kpi) => kpi.id);
 
+const kpisById: ReadonlyMap<string, KpiDefinition> = new Map(Kpis.map((k) => [k.id, k]));
+
 export function isKpiId(value: string): value is KpiId {
   return (KpiIds as readonly string[]).includes(value);
 }
 
 export function kpiById(id: KpiId): KpiDefinition {
-  const kpi: KpiDefinition | undefined = Kpis.find((k) => k.id === id);
+  const kpi: KpiDefinition | undefined = kpisById.get(id);
   if (kpi === undefined) throw new Error(`unknown KPI ${id}`);
   return kpi;
 }

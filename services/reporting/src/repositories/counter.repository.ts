@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { onlyDuplicateKeys } from '@leadflow/platform/kafka';
 import type { Connection, mongo } from 'mongoose';
-import { addCounters, isCounterName, type Counters } from '../domain/counters.js';
+import { addCounters, addInto, isCounterName, type Counters } from '../domain/counters.js';
 import { groupKeyOf, type DailyTotals, type Group, type Period } from '../domain/kpi-report.js';
 import { storageId, type BucketDimension, type BucketKey } from '../domain/lead-counting.js';
 import {
@@ -160,7 +160,7 @@ export function createCounterRepository(
           const key = keyOf(day, group);
           const entry = totals.get(key);
           if (entry === undefined) totals.set(key, { day, group, counters: countersOf(raw) });
-          else entry.counters = addCounters(entry.counters, countersOf(raw));
+          else addInto(entry.counters, countersOf(raw));
         }
       }
     }
