@@ -125,6 +125,37 @@ describe('single leads drawing ids from pre-written outbox entries', () => {
     for (const id of [...ids, ...manyIds]) expect(eventsOf(id)).toHaveLength(1);
   });
 
+  it('stops writing entries ahead once single leads stop coming, and deletes the ones not drawn from', async () => {
+    // A database of its own: the other tests' instances write entries too.
+    const own = await mongoose
+      .createConnection(infra.mongoUrl, { dbName: uniqueDb('ingestion') })
+      .asPromise();
+    try {
+      const records = createIntakeRecordRepository(own, {
+        reserveIds: 8,
+        reserveWindowMs: WINDOW_MS,
+        leaseMs: LEASE_MS,
+      });
+      await records.init();
+      repositories.push(records);
+      const publish = createIntakePublisher({ publisher, records, topic, now: () => new Date() });
+      const one = await records.insert(builder(), new Date(Date.now() + LEASE_MS));
+      await publish([one.record]);
+      const entries = own.collection('intake_outbox');
+      // Its entry goes after its window; the one written ahead then (a lead came in that window) goes
+      // after its own window without a successor, since nothing was drawn from it.
+      await waitFor(async () => (await entries.countDocuments({})) === 0, {
+        description: 'every entry written ahead to be deleted',
+        timeoutMs: 20_000,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 2.5 * WINDOW_MS));
+      expect(await entries.countDocuments({})).toBe(0);
+      expect(await own.collection('intake_records').countDocuments({})).toBe(1);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('refuses only the lead whose record cannot be built, and gives a repeat the record it collided with', async () => {
     const records = await repository(8);
     const publish = createIntakePublisher({ publisher, records, topic, now: () => new Date() });

@@ -363,8 +363,18 @@ export function createIntakeRecordRepository(
       timer: setTimeout(
         () => {
           closeReservation(res);
-          // Still receiving single leads: have the next one ready.
-          if (!closing && Date.now() - lastDraw < 2 * reserveWindowMs) prewrite();
+          // Single leads arrived during this window: have the next one ready (not when idle).
+          const again = !closing && lastDraw >= t0;
+          const pending = prewritten;
+          if (pending === undefined) {
+            if (again) prewrite();
+            return;
+          }
+          // This was the one written ahead and never drawn from: it no longer counts as ready.
+          void pending.then((ready) => {
+            if (ready === res && prewritten === pending) prewritten = undefined;
+            if (again) prewrite();
+          });
         },
         Math.max(0, t0 + reserveWindowMs - Date.now()),
       ),
