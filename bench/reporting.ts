@@ -371,14 +371,20 @@ async function main(): Promise<void> {
   const commands = args.commands === true ? monitorMongoCommands() : undefined;
   const projectionStarted = performance.now();
   let committed = 0;
+  // The first poll that saw a commit: from there on the group has joined and batches flow.
+  let firstCommit: { at: number; committed: number } | undefined;
   while (performance.now() - projectionStarted < PROJECTION_MS) {
     await sleep(1_000);
     const offsets = await admin.fetchOffsets({ groupId: `${prefix}leadflow-reporting`, topics: topicNames });
     committed = 0;
     for (const t of offsets) for (const p of t.partitions) committed += Math.max(0, Number(p.offset));
+    if (committed > 0 && firstCommit === undefined) firstCommit = { at: performance.now(), committed };
     if (committed >= total) break;
   }
   const projectionMs = performance.now() - projectionStarted;
+  const steadyMs = firstCommit === undefined ? 0 : performance.now() - firstCommit.at;
+  const steadyEventsPerSecond =
+    firstCommit === undefined || steadyMs <= 0 ? 0 : (committed - firstCommit.committed) / (steadyMs / 1_000);
   await service.close();
   if (commands !== undefined)
     log(`database commands of the projection (slowest first):\n${commands.report(25)}`);
@@ -389,6 +395,9 @@ async function main(): Promise<void> {
     projected: committed,
     seconds: round(projectionMs / 1_000),
     eventsPerSecond: round(eventsPerSecond),
+    secondsToFirstCommit:
+      firstCommit === undefined ? null : round((firstCommit.at - projectionStarted) / 1_000),
+    steadyEventsPerSecond: round(steadyEventsPerSecond),
     targetEventsPerSecond: THROUGHPUT_TARGET,
     ratioToTarget: round(eventsPerSecond / THROUGHPUT_TARGET, 4),
   };
@@ -440,6 +449,13 @@ async function main(): Promise<void> {
           round(projectionMs / 1_000),
           round(eventsPerSecond),
           round(eventsPerSecond / THROUGHPUT_TARGET, 4),
+        ],
+        [
+          'after the first commit (group joined)',
+          `${committed - (firstCommit?.committed ?? 0)}`,
+          round(steadyMs / 1_000),
+          round(steadyEventsPerSecond),
+          round(steadyEventsPerSecond / THROUGHPUT_TARGET, 4),
         ],
       ]) +
       '\n',

@@ -279,6 +279,8 @@ export function createCounterRepository(
   }
   let next = pendingWrite();
   let writing = false;
+  /** The first day each OEM's span document was brought to by this process (it only moves earlier). */
+  const spansWritten = new Map<string, string>();
 
   async function pump(): Promise<void> {
     if (writing) return;
@@ -332,10 +334,15 @@ export function createCounterRepository(
     const spans: mongo.AnyBulkWriteOperation<RollupDoc>[] = [];
     const spanSkeletons: RollupDoc[] = [];
     for (const [oemId, firstDay] of write.firstDays) {
+      // A span this process wrote already starts on or before that day: no write needed.
+      const known = spansWritten.get(oemId);
+      if (known !== undefined && known <= firstDay) continue;
       spanSkeletons.push({ _id: spanId(oemId), oemId, firstDay });
       spans.push({ updateOne: { filter: { _id: spanId(oemId) }, update: { $min: { firstDay } } } });
     }
     await ensureThenUpdate(cubes, spanSkeletons, spans);
+    for (const { oemId, firstDay } of spanSkeletons)
+      if (firstDay !== undefined) spansWritten.set(oemId, firstDay);
   }
 
   async function fold(

@@ -2,10 +2,11 @@ import type { LeadStatus } from '@leadflow/contracts/common';
 import { randomUUID } from 'node:crypto';
 import { onlyDuplicateKeys } from '@leadflow/platform/kafka';
 import type { TenantFilter } from '@leadflow/platform/mongo';
-import type { Connection, mongo } from 'mongoose';
+import type { Connection } from 'mongoose';
 import { NONE } from '../domain/lead-counting.js';
 import type { OwnedLeadCount } from '../domain/reports.js';
-import { leadModel, type LeadDoc } from './lead.schema.js';
+import { storageId } from '../domain/lead-counting.js';
+import { leadModel, type LeadDoc, type LeadVersionDoc } from './lead.schema.js';
 
 const ID_CHUNK = 500;
 
@@ -52,10 +53,11 @@ export interface LeadRepository {
   /** The stored snapshots of these leads, by id (one `$in` per 500 ids); absent = a new lead. */
   readMany(ids: readonly string[]): Promise<Map<string, LeadSnapshot>>;
   /**
-   * Writes each lead over the version it was read at: a new lead (`expected` undefined) with one
-   * unordered `insertMany`, the others with one unordered bulk of `replaceOne({ _id, v })`. Returns
-   * the ids whose write lost a race (another batch wrote the lead since it was read): the caller
-   * reads them again and folds its changes into the newer snapshot.
+   * Writes each lead as the version after the one it was read at (`expected`, undefined for a new
+   * lead): one unordered `insertMany` of the new versions (see `LeadVersionDoc`), one read of the
+   * leads' versions, one `deleteMany` of the versions below. Returns the ids whose write lost a race
+   * (another batch wrote the lead since it was read): the caller reads them again and folds its
+   * changes into the newer snapshot.
    */
   writeMany(items: readonly { doc: LeadSnapshot; expected: number | undefined }[]): Promise<Set<string>>;
   find(oemId: string, leadId: string): Promise<LeadSnapshot | null>;
@@ -71,17 +73,54 @@ function sortOf(sort: LeadSort): Record<string, 1 | -1> {
 
 export function createLeadRepository(connection: Connection): LeadRepository {
   const model = leadModel(connection);
-  const collection = connection.collection<LeadDoc>(model.collection.collectionName);
+  const collection = connection.collection<LeadVersionDoc>(model.collection.collectionName);
 
-  async function readMany(ids: readonly string[]): Promise<Map<string, LeadSnapshot>> {
+  const versionId = (leadId: string, v: number) => storageId([leadId, String(v)]);
+  const snapshotOf = (doc: LeadVersionDoc): LeadSnapshot => {
+    const { leadId, ...rest } = doc;
+    return { ...rest, _id: leadId };
+  };
+
+  /** Every stored version of these leads (the whole documents or only their keys). */
+  async function versionsOf<T extends Partial<LeadVersionDoc>>(
+    ids: readonly string[],
+    projection?: Record<string, 1>,
+  ): Promise<T[]> {
     const unique = [...new Set(ids)];
-    const found = new Map<string, LeadSnapshot>();
+    const out: T[] = [];
     // At most 500 ids per `$in`: the patched FerretDB pushes larger lists down to no index.
     for (let i = 0; i < unique.length; i += ID_CHUNK) {
-      const docs = await collection.find({ _id: { $in: unique.slice(i, i + ID_CHUNK) } }).toArray();
-      for (const doc of docs) found.set(doc._id, doc as LeadSnapshot);
+      const docs = await collection
+        .find(
+          { leadId: { $in: unique.slice(i, i + ID_CHUNK) } },
+          projection === undefined ? {} : { projection },
+        )
+        .toArray();
+      out.push(...(docs as unknown as T[]));
     }
-    return found;
+    return out;
+  }
+
+  /** The highest version of each lead among `docs`. */
+  function latest<T extends { leadId: string; v: number }>(docs: readonly T[]): Map<string, T> {
+    const top = new Map<string, T>();
+    for (const doc of docs) {
+      const current = top.get(doc.leadId);
+      if (current === undefined || doc.v > current.v) top.set(doc.leadId, doc);
+    }
+    return top;
+  }
+
+  /** Drops from a page the versions that are not their lead's highest (a write in flight, a crash). */
+  async function currentOnly(docs: LeadVersionDoc[]): Promise<LeadVersionDoc[]> {
+    if (docs.length === 0) return docs;
+    const top = latest(
+      await versionsOf<Pick<LeadVersionDoc, 'leadId' | 'v'>>(
+        docs.map((d) => d.leadId),
+        { leadId: 1, v: 1 },
+      ),
+    );
+    return docs.filter((d) => (top.get(d.leadId)?.v ?? d.v) === d.v);
   }
 
   return {
@@ -89,63 +128,61 @@ export function createLeadRepository(connection: Connection): LeadRepository {
       await model.init();
     },
 
-    readMany,
+    async readMany(ids) {
+      const top = latest(await versionsOf<LeadVersionDoc>(ids));
+      return new Map([...top].map(([leadId, doc]) => [leadId, snapshotOf(doc)]));
+    },
 
     async writeMany(items) {
       const lost = new Set<string>();
       if (items.length === 0) return lost;
       const w = randomUUID();
-      const fresh: LeadDoc[] = [];
-      const replaces: { id: string; op: mongo.AnyBulkWriteOperation<LeadDoc> }[] = [];
-      for (const { doc, expected } of items) {
-        const next = { ...doc, v: (expected ?? 0) + 1, w } as LeadDoc;
-        if (expected === undefined) {
-          fresh.push(next);
-          continue;
-        }
-        // A snapshot of the per-event projection has no version yet.
-        const version = expected === 0 ? { v: { $exists: false } } : { v: expected };
-        replaces.push({
-          id: doc._id,
-          op: {
-            replaceOne: {
-              filter: { _id: doc._id, oemId: doc.oemId, ...version } as never,
-              replacement: next,
-            },
-          },
-        });
-      }
-      if (fresh.length > 0) {
-        try {
-          await collection.insertMany(fresh, { ordered: false });
-        } catch (error) {
-          if (!onlyDuplicateKeys(error)) throw error;
-          // Created by another batch meanwhile: its write errors are exact (unlike a bulk update's).
-          for (const e of (error as { writeErrors: { index: number }[] }).writeErrors) {
-            const doc = fresh[e.index];
-            if (doc !== undefined) lost.add(doc._id);
-          }
+      const docs: LeadVersionDoc[] = items.map(({ doc, expected }) => {
+        const v = (expected ?? 0) + 1;
+        const { _id: leadId, ...rest } = doc;
+        return { ...rest, _id: versionId(leadId, v), leadId, v, w } as LeadVersionDoc;
+      });
+      try {
+        await collection.insertMany(docs, { ordered: false });
+      } catch (error) {
+        if (!onlyDuplicateKeys(error)) throw error;
+        // That version exists: another batch wrote the lead since it was read (exact per document).
+        for (const e of (error as { writeErrors: { index: number }[] }).writeErrors) {
+          const doc = docs[e.index];
+          if (doc !== undefined) lost.add(doc.leadId);
         }
       }
-      if (replaces.length > 0) {
-        const result = await collection.bulkWrite(
-          replaces.map((r) => r.op),
-          { ordered: false },
-        );
-        if (result.matchedCount < replaces.length) {
-          // Which ones lost (a bulk result only counts them): a lead whose stored version is not this
-          // write's was written by someone else, before or after this write; folding the changes
-          // again is a no-op if this write's are in it.
-          const ids = replaces.map((r) => r.id);
-          const current = await readMany(ids);
-          for (const id of ids) if (current.get(id)?.w !== w) lost.add(id);
-        }
+      const written = docs.filter((d) => !lost.has(d.leadId));
+      if (written.length === 0) return lost;
+      // A version above this write's means it lost too: it re-created a version number deleted by
+      // a later writer (which did not see it). Its own version is then removed; otherwise the versions
+      // below it are.
+      const versions = await versionsOf<Pick<LeadVersionDoc, '_id' | 'leadId' | 'v' | 'w'>>(
+        written.map((d) => d.leadId),
+        { _id: 1, leadId: 1, v: 1, w: 1 },
+      );
+      const top = latest(versions);
+      const obsolete: string[] = [];
+      for (const doc of written) {
+        if (top.get(doc.leadId)?.w === w) continue;
+        lost.add(doc.leadId);
+        obsolete.push(doc._id);
+      }
+      const mineByLead = new Map(written.map((d) => [d.leadId, d]));
+      for (const version of versions) {
+        const mine = mineByLead.get(version.leadId);
+        if (mine === undefined || lost.has(version.leadId)) continue;
+        if (version.v < mine.v) obsolete.push(version._id);
+      }
+      if (obsolete.length > 0) {
+        for (let i = 0; i < obsolete.length; i += ID_CHUNK)
+          await collection.deleteMany({ _id: { $in: obsolete.slice(i, i + ID_CHUNK) } });
       }
       return lost;
     },
 
     async countOwned(filter) {
-      const query: TenantFilter<LeadDoc> = { oemId: filter.oemId, agentId: { $type: 'string' } };
+      const query: TenantFilter<LeadVersionDoc> = { oemId: filter.oemId, agentId: { $type: 'string' } };
       if (filter.dealerId !== undefined) query.dealerId = filter.dealerId;
       if (filter.agentId !== undefined) query.agentId = filter.agentId;
       if (filter.from !== undefined || filter.to !== undefined) {
@@ -154,13 +191,20 @@ export function createLeadRepository(connection: Connection): LeadRepository {
           ...(filter.to === undefined ? {} : { $lt: filter.to }),
         };
       }
-      // Folded here, not with `$group` on a compound key, to stay within what FerretDB v1 computes.
-      const counts = new Map<string, OwnedLeadCount>();
+      // Folded here, not with `$group` on a compound key, to stay within what FerretDB v1 computes;
+      // each lead once, at its highest version.
+      type Row = Pick<LeadVersionDoc, 'leadId' | 'v' | 'agentId' | 'grade' | 'status'>;
       const cursor = model
-        .find(query, { _id: 0, agentId: 1, grade: 1, status: 1 })
-        .lean<Pick<LeadDoc, 'agentId' | 'grade' | 'status'>>()
+        .find(query, { _id: 0, leadId: 1, v: 1, agentId: 1, grade: 1, status: 1 })
+        .lean<Row>()
         .cursor();
-      for await (const doc of cursor as AsyncIterable<Pick<LeadDoc, 'agentId' | 'grade' | 'status'>>) {
+      const leads = new Map<string, Row>();
+      for await (const doc of cursor as AsyncIterable<Row>) {
+        const seen = leads.get(doc.leadId);
+        if (seen === undefined || doc.v > seen.v) leads.set(doc.leadId, doc);
+      }
+      const counts = new Map<string, OwnedLeadCount>();
+      for (const doc of leads.values()) {
         const agentId = doc.agentId ?? NONE;
         const grade = doc.grade ?? NONE;
         const status = doc.status ?? NONE;
@@ -173,12 +217,13 @@ export function createLeadRepository(connection: Connection): LeadRepository {
     },
 
     async find(oemId, leadId) {
-      const filter: TenantFilter<LeadDoc> = { _id: leadId, oemId };
-      return model.findOne(filter).lean<LeadSnapshot>();
+      const versions = await collection.find({ leadId, oemId }).toArray();
+      const top = latest(versions).get(leadId);
+      return top === undefined ? null : snapshotOf(top);
     },
 
     async list(filter, page) {
-      const query: TenantFilter<LeadDoc> = { oemId: filter.oemId };
+      const query: TenantFilter<LeadVersionDoc> = { oemId: filter.oemId };
       if (filter.dealerId !== undefined) query.dealerId = filter.dealerId;
       if (filter.agentId !== undefined) query.agentId = filter.agentId;
       if (filter.status !== undefined) query.status = filter.status;
@@ -195,10 +240,11 @@ export function createLeadRepository(connection: Connection): LeadRepository {
           .sort(sortOf(page.sort ?? '-receivedAt'))
           .skip(page.skip)
           .limit(page.limit)
-          .lean<LeadSnapshot[]>(),
+          .lean<LeadVersionDoc[]>(),
         model.countDocuments(query),
       ]);
-      return { items, total };
+      // A lead being written shows for an instant at two versions: the page keeps the current one.
+      return { items: (await currentOnly(items)).map(snapshotOf), total };
     },
   };
 }
