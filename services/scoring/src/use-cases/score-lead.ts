@@ -249,7 +249,8 @@ export function createScoreLeads(deps: ScoreLeadDeps) {
     const graded = new Map<string, LeadGrade>([...existing, ...winners]);
 
     const records = won.map((b) => b.record);
-    const envelopesOut: string[] = won.map((b) => b.grade.scoredEnvelope!);
+    // Published as serialized into the grades (the publisher's JSON.stringify of the same objects).
+    const envelopesOut: EnvelopeOf<'lead.scored'>[] = won.map((b) => b.event);
     for (const envelope of intakes) {
       const grade = graded.get(envelope.data.leadId);
       if (grade === undefined) {
@@ -270,14 +271,11 @@ export function createScoreLeads(deps: ScoreLeadDeps) {
       if (stored.causationId === envelope.id && grade.regradeCount === 0) {
         records.push(recordOf(grade, envelope.id, envelope.type, stored.id, grade.scoredEnvelope));
       }
-      envelopesOut.push(grade.scoredEnvelope);
+      envelopesOut.push(stored);
     }
     await scoreRecords.saveMany(records);
     for (let i = 0; i < envelopesOut.length; i += PUBLISH_SLICE) {
-      await publisher.publish(
-        topic,
-        envelopesOut.slice(i, i + PUBLISH_SLICE).map((e) => JSON.parse(e) as EnvelopeOf<'lead.scored'>),
-      );
+      await publisher.publish(topic, envelopesOut.slice(i, i + PUBLISH_SLICE));
     }
     for (const b of won) {
       log.info(
