@@ -42,6 +42,13 @@ export const ConfigSchema = Type.Composite([
     SMTP_USER: Type.Optional(Type.String({ minLength: 1 })),
     SMTP_PASSWORD: Type.Optional(Type.String({ minLength: 1 })),
     SMTP_FROM: Type.String({ minLength: 3, default: 'leadflow@leadflow.local' }),
+    /** Most events of one partition handled as one batch by the consumer. */
+    CONSUMER_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 1_000, default: 200 }),
+    /**
+     * Leads of one batch handled at once (each lead's events stay in order): concurrent Temporal
+     * calls (`signalWithStart`, signals) per partition being consumed.
+     */
+    CONSUMER_BATCH_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 256, default: 16 }),
     /** Marketing messages per customer per 7-day window. */
     MESSAGE_FREQUENCY_CAP: Type.Integer({ minimum: 0, maximum: 100, default: 2 }),
   }),

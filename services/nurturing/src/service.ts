@@ -1,3 +1,4 @@
+import type { Envelope } from '@leadflow/contracts/envelope';
 import type { AnyEnvelope } from '@leadflow/contracts/events';
 import { parseEnvelope } from '@leadflow/contracts/events';
 import { Topics } from '@leadflow/contracts/topics';
@@ -19,6 +20,7 @@ import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { buildApp } from './app.js';
 import { SERVICE_NAME, SERVICE_VERSION, type Config } from './config.js';
 import { createAllocationHandler } from './consumers/allocation.consumer.js';
+import { createLeadBatchHandler, memoCalendars } from './consumers/batch.js';
 import { createCleansedHandler } from './consumers/lead-cleansed.consumer.js';
 import { createRegradedHandler } from './consumers/lead-regraded.consumer.js';
 import { DEFAULT_CALENDAR } from './domain/business-calendar.js';
@@ -143,20 +145,24 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
     opened.push({ name: 'temporal-worker', close: () => worker.shutdown() });
 
     const schedules = createTransferSchedules({ client, taskQueue: config.TEMPORAL_TASK_QUEUE });
-    const onAllocation = createAllocationHandler({ lifecycle, calendars, schedules });
     const onRegraded = createRegradedHandler({ lifecycle });
     const onCleansed = createCleansedHandler({ contacts });
-    const handler = async (envelope: AnyEnvelope, ctx: MessageContext): Promise<void> => {
-      if (
-        envelope.type === 'lead.allocated' ||
-        envelope.type === 'lead.reassigned' ||
-        envelope.type === 'lead.transferred'
-      ) {
-        return onAllocation(envelope, ctx);
-      }
-      if (envelope.type === 'lead.regraded') return onRegraded(envelope, ctx);
-      if (envelope.type === 'lead.cleansed') return onCleansed(envelope);
-      // Other events on these topics (scored, declined, grabbed) are not lifecycle facts yet.
+    // Built per batch, so that a batch reads each dealer's calendar once.
+    const handlerWith = (dealerCalendars: typeof calendars) => {
+      const onAllocation = createAllocationHandler({ lifecycle, calendars: dealerCalendars, schedules });
+      return async (raw: Envelope, ctx: MessageContext): Promise<void> => {
+        const envelope = raw as AnyEnvelope;
+        if (
+          envelope.type === 'lead.allocated' ||
+          envelope.type === 'lead.reassigned' ||
+          envelope.type === 'lead.transferred'
+        ) {
+          return onAllocation(envelope, ctx);
+        }
+        if (envelope.type === 'lead.regraded') return onRegraded(envelope, ctx);
+        if (envelope.type === 'lead.cleansed') return onCleansed(envelope);
+        // Other events on these topics (scored, declined, grabbed) are not lifecycle facts yet.
+      };
     };
     const consumer = createConsumer({
       kafka,
@@ -165,7 +171,13 @@ export async function startService(config: Config, opts: StartOptions = {}): Pro
       logger,
       registry: metrics.registry,
       parse: parseEnvelope,
-      handler: (envelope, ctx) => handler(envelope as AnyEnvelope, ctx),
+      // Batch mode: a chunk's leads run concurrently (each lead's events in order), see consumers/batch.ts.
+      batchHandler: (envelopes, ctx) =>
+        createLeadBatchHandler(handlerWith(memoCalendars(calendars)), config.CONSUMER_BATCH_CONCURRENCY)(
+          envelopes,
+          ctx,
+        ),
+      maxBatchSize: config.CONSUMER_BATCH_SIZE,
       dedup: createMongoProcessedEvents(mongo),
     });
     await consumer.start();

@@ -32,33 +32,43 @@ export function createTransferSchedules({
   taskQueue: string;
 }): TransferSchedules {
   const done = new Set<string>();
+  // A burst of one new dealer's leads (handled concurrently) creates its schedules once.
+  const creating = new Map<string, Promise<void>>();
+  const create = async (scope: { oemId: string; dealerId: string; timeZone: string }, key: string) => {
+    for (const rule of Object.keys(calendars) as TransferRule[]) {
+      const args: [ScheduledTransferInput] = [
+        { oemId: scope.oemId, dealerId: scope.dealerId, rule, timeZone: scope.timeZone },
+      ];
+      try {
+        await client.schedule.create({
+          scheduleId: transferScheduleId(scope.oemId, scope.dealerId, rule),
+          spec: { calendars: [calendars[rule]], timezone: scope.timeZone },
+          action: {
+            type: 'startWorkflow',
+            workflowType: SCHEDULED_TRANSFER_WORKFLOW,
+            workflowId: `transfer-${scope.oemId}-${scope.dealerId}-${rule}`,
+            taskQueue,
+            args,
+          },
+          // A run still going when the next is due (a huge dealer) is not doubled.
+          policies: { overlap: 'SKIP', catchupWindow: '1 hour' },
+        });
+      } catch (error) {
+        if (!(error instanceof ScheduleAlreadyRunning)) throw error;
+      }
+    }
+    done.add(key);
+  };
   return {
     async ensure(scope) {
       const key = `${scope.oemId}:${scope.dealerId}`;
       if (done.has(key)) return;
-      for (const rule of Object.keys(calendars) as TransferRule[]) {
-        const args: [ScheduledTransferInput] = [
-          { oemId: scope.oemId, dealerId: scope.dealerId, rule, timeZone: scope.timeZone },
-        ];
-        try {
-          await client.schedule.create({
-            scheduleId: transferScheduleId(scope.oemId, scope.dealerId, rule),
-            spec: { calendars: [calendars[rule]], timezone: scope.timeZone },
-            action: {
-              type: 'startWorkflow',
-              workflowType: SCHEDULED_TRANSFER_WORKFLOW,
-              workflowId: `transfer-${scope.oemId}-${scope.dealerId}-${rule}`,
-              taskQueue,
-              args,
-            },
-            // A run still going when the next is due (a huge dealer) is not doubled.
-            policies: { overlap: 'SKIP', catchupWindow: '1 hour' },
-          });
-        } catch (error) {
-          if (!(error instanceof ScheduleAlreadyRunning)) throw error;
-        }
+      let running = creating.get(key);
+      if (running === undefined) {
+        running = create(scope, key).finally(() => creating.delete(key));
+        creating.set(key, running);
       }
-      done.add(key);
+      await running;
     },
   };
 }
