@@ -154,6 +154,25 @@ export function createAssignmentRepository(connection: Connection): AssignmentRe
     return false;
   }
 
+  /** `$pullAll` of the published entries, then, in order, `outboxSince` unset if nothing is left. */
+  async function clearOutboxes(entries: readonly { id: string; published: readonly string[] }[]) {
+    const ops = entries
+      .filter((e) => e.published.length > 0)
+      .flatMap((e) => [
+        { updateOne: { filter: { _id: e.id }, update: { $pullAll: { outbox: [...e.published] } } } },
+        // A separate, conditional step (a conditional `$pull` is a silent no-op on FerretDB): an event
+        // written meanwhile keeps its `outboxSince`. One ordered write for both, and for many documents.
+        {
+          updateOne: {
+            filter: { _id: e.id, 'outbox.0': { $exists: false } },
+            update: { $unset: { outboxSince: 1 } },
+          },
+        },
+      ]);
+    if (ops.length === 0) return;
+    await Assignments.bulkWrite(ops, { ordered: true });
+  }
+
   return {
     async insert(doc) {
       try {
@@ -273,32 +292,9 @@ export function createAssignmentRepository(connection: Connection): AssignmentRe
       return updated;
     },
 
-    async clearOutbox(id, published) {
-      if (published.length === 0) return;
-      await Assignments.updateOne({ _id: id }, { $pullAll: { outbox: [...published] } });
-      // A separate, conditional step: an event written meanwhile keeps its `outboxSince`.
-      await Assignments.updateOne(
-        { _id: id, 'outbox.0': { $exists: false } },
-        { $unset: { outboxSince: 1 } },
-      );
-    },
+    clearOutbox: (id, published) => clearOutboxes([{ id, published }]),
 
-    async clearOutboxes(entries) {
-      const ops = entries
-        .filter((e) => e.published.length > 0)
-        .flatMap((e) => [
-          { updateOne: { filter: { _id: e.id }, update: { $pullAll: { outbox: [...e.published] } } } },
-          // In order after the pull, as in clearOutbox: an event written meanwhile keeps its `outboxSince`.
-          {
-            updateOne: {
-              filter: { _id: e.id, 'outbox.0': { $exists: false } },
-              update: { $unset: { outboxSince: 1 } },
-            },
-          },
-        ]);
-      if (ops.length === 0) return;
-      await Assignments.bulkWrite(ops, { ordered: true });
-    },
+    clearOutboxes,
 
     worklist: ({ filter, sortBy, sort, skip, limit }) =>
       Assignments.find(filter)

@@ -217,30 +217,33 @@ async function decideOem(
 export async function settleMany(deps: AllocationDeps, docs: readonly AssignmentDoc[]): Promise<void> {
   const routed = docs.filter((d) => d.status !== 'unrouted' && d.dealerId !== undefined);
   if (routed.length === 0) return;
-  await deps.loads.countOffers(
-    routed.flatMap((d) =>
-      d.dealerId === undefined || d.offerDay === undefined
-        ? []
-        : [{ oemId: d.oemId, dealerId: d.dealerId, day: d.offerDay, opId: `offer:${d._id}` }],
+  // Two collections, independent of each other: written concurrently.
+  await Promise.all([
+    deps.loads.countOffers(
+      routed.flatMap((d) =>
+        d.dealerId === undefined || d.offerDay === undefined
+          ? []
+          : [{ oemId: d.oemId, dealerId: d.dealerId, day: d.offerDay, opId: `offer:${d._id}` }],
+      ),
     ),
-  );
-  await deps.loads.acquireMany(
-    routed.flatMap((d) =>
-      d.dealerId === undefined ||
-      d.agentId === undefined ||
-      (d.status !== 'offered' && d.status !== 'accepted')
-        ? []
-        : [
-            {
-              oemId: d.oemId,
-              dealerId: d.dealerId,
-              agentId: d.agentId,
-              opId: loadOps(d).acquire,
-              at: d.assignedAt,
-            },
-          ],
+    deps.loads.acquireMany(
+      routed.flatMap((d) =>
+        d.dealerId === undefined ||
+        d.agentId === undefined ||
+        (d.status !== 'offered' && d.status !== 'accepted')
+          ? []
+          : [
+              {
+                oemId: d.oemId,
+                dealerId: d.dealerId,
+                agentId: d.agentId,
+                opId: loadOps(d).acquire,
+                at: d.assignedAt,
+              },
+            ],
+      ),
     ),
-  );
+  ]);
   const envelopes: Envelope[] = [];
   for (const doc of routed) {
     const pending = doc.outbox.map((value) => JSON.parse(value) as Envelope);

@@ -49,24 +49,23 @@ export const loadOps = (doc: Pick<AssignmentDoc, '_id' | 'revision'>) => ({
  * them without counting twice.
  */
 export async function applyCounters(deps: AllocationDeps, doc: AssignmentDoc): Promise<void> {
-  if (doc.dealerId === undefined) return;
-  if (doc.offerDay !== undefined) {
-    await deps.loads.countOffer({
-      oemId: doc.oemId,
-      dealerId: doc.dealerId,
-      day: doc.offerDay,
-      opId: `offer:${doc._id}`,
-    });
-  }
-  if (doc.agentId !== undefined && (doc.status === 'offered' || doc.status === 'accepted')) {
-    await deps.loads.acquire({
-      oemId: doc.oemId,
-      dealerId: doc.dealerId,
-      agentId: doc.agentId,
-      opId: loadOps(doc).acquire,
-      at: doc.assignedAt,
-    });
-  }
+  const { dealerId, offerDay, agentId } = doc;
+  if (dealerId === undefined) return;
+  // Two documents of two collections, independent of each other: written concurrently.
+  await Promise.all([
+    offerDay === undefined
+      ? undefined
+      : deps.loads.countOffer({ oemId: doc.oemId, dealerId, day: offerDay, opId: `offer:${doc._id}` }),
+    agentId !== undefined && (doc.status === 'offered' || doc.status === 'accepted')
+      ? deps.loads.acquire({
+          oemId: doc.oemId,
+          dealerId,
+          agentId,
+          opId: loadOps(doc).acquire,
+          at: doc.assignedAt,
+        })
+      : undefined,
+  ]);
 }
 
 /** Gives back the agent's slot for the holding that `doc` (before its change) described. */
