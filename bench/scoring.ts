@@ -13,10 +13,13 @@
  *    one is recorded in the database.
  * 4. Learnt: `--leads` new leads in the same cells, scored against the learnt priors (3 cells × won /
  *    defeated counts over the learning window for every lead); the same figures as cold.
+ * 5. Steady: `--rate` leads/s offered open loop (a send every 100 ms) for `--rate-seconds`, as the
+ *    pipeline offers them; achieved leads/s and send-to-seen latency (0 seconds: skipped).
  *
  * Prints figures and ratios, writes bench/results/scoring.json. Never asserts (the machine is shared).
  *
- *   node --import tsx bench/scoring.ts [--leads 100] [--ceiling-messages 1000] [--log-level warn]
+ *   node --import tsx bench/scoring.ts [--leads 100] [--ceiling-messages 1000] [--rate 100]
+ *     [--rate-seconds 10] [--log-level warn]
  */
 import { parseArgs } from 'node:util';
 import { ChannelL2s, type ChannelRef } from '@leadflow/contracts/common';
@@ -36,6 +39,8 @@ const { values: args } = parseArgs({
     leads: { type: 'string', default: '100' },
     'ceiling-messages': { type: 'string', default: '1000' },
     'log-level': { type: 'string', default: 'warn' },
+    rate: { type: 'string', default: '100' },
+    'rate-seconds': { type: 'string', default: '10' },
   },
 });
 const LEADS = Number(args.leads);
@@ -246,6 +251,54 @@ const outcomes = {
 const learntIds = Array.from({ length: LEADS }, (_, i) => `bench-learnt-${i}`);
 const learnt = await scorePhase('learnt', learntIds, 0);
 
+/** Open loop: `rate` leads/s in a send every 100 ms for `seconds`, then until all are seen (bounded). */
+async function steadyPhase(
+  rate: number,
+  seconds: number,
+): Promise<ScorePhase & { offeredPerSecond: number }> {
+  const total = Math.round(rate * seconds);
+  const ids = Array.from({ length: total }, (_, i) => `bench-steady-${i}`);
+  log(`steady: ${rate} lead.cleansed/s for ${seconds} s`);
+  const commandsBefore = snapshotCommands();
+  const sentAt = new Map<string, number>();
+  const started = Date.now();
+  const perTick = rate / 10;
+  let sent = 0;
+  for (let tick = 1; sent < total; tick += 1) {
+    const upTo = Math.min(total, Math.round(tick * perTick));
+    const chunk = ids.slice(sent, upTo).map((id, i) => cleansed(id, sent + i));
+    const now = Date.now();
+    for (const e of chunk) sentAt.set(e.key, now);
+    await producer.send({
+      topic: topic(Topics.cleansing),
+      acks: -1,
+      messages: chunk.map((e) => ({ key: e.key, value: JSON.stringify(e) })),
+    });
+    sent = upTo;
+    const wait = started + tick * 100 - Date.now();
+    if (wait > 0) await sleep(wait);
+  }
+  const deadline = Date.now() + PHASE_TIMEOUT_MS;
+  while (Date.now() < deadline && ids.some((id) => !scoredAt.has(id))) await sleep(50);
+  const done = ids.filter((id) => scoredAt.has(id));
+  const last = Math.max(...done.map((id) => scoredAt.get(id)!), started);
+  const elapsed = (last - started) / 1000;
+  const commands = commandsBetween(commandsBefore, snapshotCommands());
+  return {
+    leads: total,
+    dbCommandsPerLead: round(commands.total / Math.max(done.length, 1), 2),
+    dbCommands: commands.byName,
+    scored: done.length,
+    seconds: round(elapsed, 2),
+    offeredPerSecond: rate,
+    leadsPerSecond: round(done.length / Math.max(elapsed, 0.001), 1),
+    latencyMs: summarise(done.map((id) => scoredAt.get(id)! - sentAt.get(id)!)),
+  };
+}
+const RATE = Number(args.rate);
+const RATE_SECONDS = Number(args['rate-seconds']);
+const steady = RATE_SECONDS > 0 && RATE > 0 ? await steadyPhase(RATE, RATE_SECONDS) : undefined;
+
 const results = {
   machine: machine(),
   config: { leads: LEADS, ceilingMessages: CEILING_MESSAGES },
@@ -254,6 +307,7 @@ const results = {
   cold,
   outcomes,
   learnt,
+  steady,
   ratios: {
     coldToKafkaCeiling: round(cold.leadsPerSecond / ceiling.perSecond, 3),
     learntToKafkaCeiling: round(learnt.leadsPerSecond / ceiling.perSecond, 3),
@@ -316,7 +370,21 @@ process.stdout.write(
       learnt.latencyMs.p99,
       learnt.dbCommandsPerLead,
     ],
-  ])}\n\nratios: cold ÷ kafka ceiling ${results.ratios.coldToKafkaCeiling}, learnt ÷ kafka ceiling ${results.ratios.learntToKafkaCeiling}, learnt ÷ cold ${results.ratios.learntToCold}, cold database commands (${cold.dbCommandsPerLead}/lead) ÷ database ceiling ${results.ratios.coldDbOpsToDbCeiling}\ncommands by name: cold ${JSON.stringify(cold.dbCommands)}; outcomes ${JSON.stringify(outcomes.dbCommands)}; learnt ${JSON.stringify(learnt.dbCommands)}; load average ${results.machine.loadAverage1m}\n`,
+    ...(steady === undefined
+      ? []
+      : [
+          [
+            `steady ${steady.offeredPerSecond}/s offered`,
+            steady.leads,
+            steady.scored,
+            steady.seconds,
+            steady.leadsPerSecond,
+            steady.latencyMs.p50,
+            steady.latencyMs.p99,
+            steady.dbCommandsPerLead,
+          ],
+        ]),
+  ])}\n\nratios: cold ÷ kafka ceiling ${results.ratios.coldToKafkaCeiling}, learnt ÷ kafka ceiling ${results.ratios.learntToKafkaCeiling}, learnt ÷ cold ${results.ratios.learntToCold}, cold database commands (${cold.dbCommandsPerLead}/lead) ÷ database ceiling ${results.ratios.coldDbOpsToDbCeiling}\ncommands by name: cold ${JSON.stringify(cold.dbCommands)}; outcomes ${JSON.stringify(outcomes.dbCommands)}; learnt ${JSON.stringify(learnt.dbCommands)}; steady ${JSON.stringify(steady?.dbCommands ?? {})}; load average ${results.machine.loadAverage1m}\n`,
 );
 log(`results written to ${writeResults('scoring', results)}`);
 
