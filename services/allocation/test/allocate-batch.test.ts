@@ -1,5 +1,6 @@
 import { sampleEvents } from '@leadflow/contracts/fixtures';
-import type { PayloadOf } from '@leadflow/contracts/events';
+import { makeEnvelope, type PayloadOf } from '@leadflow/contracts/events';
+import { Topics } from '@leadflow/contracts/topics';
 import { createKafka, createPublisher, ensureTopics, type Publisher } from '@leadflow/platform/kafka';
 import { createLogger } from '@leadflow/platform/logger';
 import { connectMongo } from '@leadflow/platform/mongo';
@@ -19,7 +20,7 @@ import { createRoutingPolicyRepository } from '../src/repositories/routing-polic
 import { allocateAttempts } from '../src/use-cases/allocate-batch.js';
 import { allocateAttempt, type AttemptRequest } from '../src/use-cases/allocate-lead.js';
 import type { AllocationDeps } from '../src/use-cases/deps.js';
-import { noShifts, scored } from './harness.js';
+import { admin, noShifts, scored, seed, startHarness, withPreference, type Harness } from './harness.js';
 
 /*
  * The batch path (`allocateAttempts`) against the one-by-one path (`allocateAttempt` in a loop) on the
@@ -309,5 +310,59 @@ describe('allocating a batch', () => {
     expect(stored).toHaveLength(20);
     const open = Object.values(await loadsOf(seedDeps, oemId)).reduce((n, l) => n + (l?.open ?? 0), 0);
     expect(open).toBe(stored.filter((d) => d.agentId !== undefined).length);
+  });
+});
+
+describe('the consumer in batch mode', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it('allocates a burst once per lead, keeping each lead’s later events after its allocation', async () => {
+    const oemId = await seed(h);
+    const leads = Array.from({ length: 40 }, (_, i) => `${oemId}-burst-${i}`);
+    const burst = leads.map((leadId) => scored(oemId, leadId, { ...withPreference('A'), grade: 'B' }));
+    const regradedLead = leads[7] ?? '';
+    const regraded = makeEnvelope('lead.regraded', {
+      id: `${regradedLead}:regraded:2`,
+      oemId,
+      correlationId: `corr-${regradedLead}`,
+      data: {
+        ...sampleEvents['lead.regraded'],
+        leadId: regradedLead,
+        customerId: `cust-${regradedLead}`,
+        customerKey: `ck-${regradedLead}`,
+        grade: 'H',
+        previousGrade: 'B',
+      },
+    });
+    // One send: the leads land on their partitions together, a redelivered copy and the regrade
+    // (same partition as its lead, after it) among them.
+    const topic = `${h.prefix}${Topics.scoring.name}`;
+    await h.publisher.publish(topic, [...burst, regraded, ...burst.slice(0, 5)]);
+
+    const ids = leads.map((leadId) => `${leadId}:allocated:1`);
+    await h.events.waitFor((e) => ids.includes(e.id), { count: ids.length });
+    // In order: allocated to the DCC as grade B first, then moved to the showroom by the regrade.
+    const [moved] = await h.events.waitFor((e) => e.type === 'lead.reassigned' && e.key === regradedLead);
+    expect(moved?.data).toMatchObject({ queue: 'showroom', reason: 'other' });
+    const first = h.events.events.find((e) => e.id === `${regradedLead}:allocated:1`);
+    expect(first?.data).toMatchObject({ queue: 'dcc', grade: 'B' });
+
+    for (const leadId of leads) {
+      const r = await h.service.app.inject({ url: `/v1/assignments/${leadId}`, headers: await admin(oemId) });
+      expect(r.statusCode, r.body).toBe(200);
+      expect(r.json<{ attempt: number }>().attempt).toBe(1);
+    }
+    // Every copy of an allocation event says the same thing.
+    const copies = h.events.events.filter((e) => ids.includes(e.id));
+    for (const e of copies) {
+      const original = copies.find((c) => c.id === e.id);
+      expect(e.data).toEqual(original?.data);
+    }
   });
 });

@@ -119,6 +119,12 @@ export interface AssignmentRepository {
   clearOutbox(id: string, published: readonly string[]): Promise<void>;
   /** The same for many documents in one write. */
   clearOutboxes(entries: readonly { id: string; published: readonly string[] }[]): Promise<void>;
+  /**
+   * Empties the outbox of attempts this writer has just inserted and published, in one statement,
+   * if nothing wrote to them since (no `seq` yet: every transition sets it, with its own events);
+   * any that did are cleared entry by entry as `clearOutboxes` does.
+   */
+  clearInsertedOutboxes(docs: readonly Pick<AssignmentDoc, '_id' | 'outbox'>[]): Promise<void>;
   worklist(query: WorklistQuery): Promise<AssignmentDoc[]>;
   count(filter: DealerFilter<AssignmentDoc>): Promise<number>;
   /** Offers past their accept deadline, across tenants (the sweep runs as the system). */
@@ -295,6 +301,19 @@ export function createAssignmentRepository(connection: Connection): AssignmentRe
     clearOutbox: (id, published) => clearOutboxes([{ id, published }]),
 
     clearOutboxes,
+
+    async clearInsertedOutboxes(docs) {
+      const pending = docs.filter((d) => d.outbox.length > 0);
+      if (pending.length === 0) return;
+      const result = await Assignments.updateMany(
+        { _id: { $in: pending.map((d) => d._id) }, seq: { $exists: false } },
+        { $set: { outbox: [] }, $unset: { outboxSince: 1 } },
+      );
+      if (result.matchedCount === pending.length) return;
+      // Some were written meanwhile (their own events joined the outbox): remove only ours. Repeating
+      // it on those already cleared is a no-op.
+      await clearOutboxes(pending.map((d) => ({ id: d._id, published: d.outbox })));
+    },
 
     worklist: ({ filter, sortBy, sort, skip, limit }) =>
       Assignments.find(filter)

@@ -55,19 +55,32 @@ export async function insertInOrder<T extends { _id: string }>(
   return existed;
 }
 
-/** Creates the documents of `docs` that do not exist yet (by `_id`), one look-up and usually one insert. */
+/**
+ * Creates the documents of `docs` that do not exist yet (by `_id`): one look-up and usually one insert.
+ * A duplicate met while inserting (another writer created some meanwhile) means looking again, so a
+ * race costs one round trip more, not one per document.
+ */
 export async function createMissing<T extends { _id: string }>(
   model: Model<T>,
   docs: readonly T[],
 ): Promise<void> {
-  const unique = [...new Map(docs.map((d) => [d._id, d])).values()];
-  if (unique.length === 0) return;
-  const found = await model
-    .find({ _id: { $in: unique.map((d) => d._id) } }, { _id: 1 })
-    .lean<{ _id: string }[]>();
-  const existing = new Set(found.map((d) => d._id));
-  await insertInOrder(
-    model,
-    unique.filter((d) => !existing.has(d._id)),
-  );
+  let pending = [...new Map(docs.map((d) => [d._id, d])).values()];
+  for (let round = 0; pending.length > 0; round += 1) {
+    const found = await model
+      .find({ _id: { $in: pending.map((d) => d._id) } }, { _id: 1 })
+      .lean<{ _id: string }[]>();
+    const existing = new Set(found.map((d) => d._id));
+    pending = pending.filter((d) => !existing.has(d._id));
+    if (pending.length === 0) return;
+    if (round >= 3) {
+      await insertInOrder(model, pending);
+      return;
+    }
+    try {
+      await model.insertMany(pending, { ordered: true });
+      return;
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+    }
+  }
 }

@@ -214,7 +214,11 @@ async function decideOem(
  * Counters, then the announcements (re-derived from state, plus anything left in the outboxes) in one
  * publish, then the outboxes cleared in one write: `settle` of `allocateAttempt` for many documents.
  */
-export async function settleMany(deps: AllocationDeps, docs: readonly AssignmentDoc[]): Promise<void> {
+export async function settleMany(
+  deps: AllocationDeps,
+  docs: readonly AssignmentDoc[],
+  inserted: ReadonlySet<string> = new Set(),
+): Promise<void> {
   const routed = docs.filter((d) => d.status !== 'unrouted' && d.dealerId !== undefined);
   if (routed.length === 0) return;
   // Two collections, independent of each other: written concurrently.
@@ -252,7 +256,13 @@ export async function settleMany(deps: AllocationDeps, docs: readonly Assignment
     envelopes.push(...(ids.has(derived.id) ? [] : [derived]), ...pending);
   }
   await deps.publisher.publish(deps.allocationTopic, envelopes);
-  await deps.assignments.clearOutboxes(routed.map((d) => ({ id: d._id, published: d.outbox })));
+  // What this call inserted is cleared in one statement; older documents entry by entry.
+  await Promise.all([
+    deps.assignments.clearInsertedOutboxes(routed.filter((d) => inserted.has(d._id))),
+    deps.assignments.clearOutboxes(
+      routed.filter((d) => !inserted.has(d._id)).map((d) => ({ id: d._id, published: d.outbox })),
+    ),
+  ]);
 }
 
 /**
@@ -303,7 +313,7 @@ export async function allocateAttempts(
     if (doc === undefined) throw new Error(`assignment ${id} neither stored nor decided`);
     return doc;
   });
-  await settleMany(deps, ordered);
+  await settleMany(deps, ordered, inserted);
   for (const doc of ordered) {
     if (inserted.has(doc._id) && doc.status !== 'unrouted') {
       deps.logger.info(
