@@ -199,7 +199,8 @@ async function main(): Promise<void> {
   log(
     `${docs.length} roll-up documents (${cells} cells) from ${folded.events} events (${folded.buckets} daily buckets) in ${round(folded.ms / 1_000)} s; writing…`,
   );
-  const collection = connection.collection('counter_rollups');
+  // As the counter repository stores them: version 1 of each roll-up (`<key>|1`, see counter.schema.ts).
+  const collection = connection.collection('rollup_versions');
   const loadStarted = performance.now();
   let written = 0;
   let bytes = 0;
@@ -209,7 +210,8 @@ async function main(): Promise<void> {
       const body = JSON.stringify(Object.fromEntries(doc.cells));
       bytes += body.length;
       return {
-        _id: id as unknown as never,
+        _id: `${id}|1` as unknown as never,
+        key: id,
         oemId: doc.oemId,
         grain: doc.grain,
         period: doc.period,

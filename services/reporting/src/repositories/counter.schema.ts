@@ -16,7 +16,10 @@ import { Schema, type Connection, type Model } from 'mongoose';
  * event ids it had applied; that collection is no longer written or read.)
  */
 export interface RollupDoc {
+  /** `<key>|<v>` for a roll-up version (see the counter repository); the span's own id. */
   _id: string;
+  /** The roll-up's id, `storageId(oemId, grain, period, view)`: readers take its highest `v`. */
+  key?: string;
   oemId: string;
   grain?: 'day' | 'month';
   period?: string;
@@ -31,6 +34,7 @@ export interface RollupDoc {
 const RollupSchema = new Schema<RollupDoc>(
   {
     _id: { type: String, required: true },
+    key: String,
     oemId: { type: String, required: true },
     grain: String,
     period: String,
@@ -40,9 +44,11 @@ const RollupSchema = new Schema<RollupDoc>(
     firstDay: String,
     applied: [String],
   },
-  // Read by `_id` only: no secondary index to maintain on every write.
-  { collection: 'counter_rollups', versionKey: false, minimize: false },
+  // Versions (`key`, `v`) since the versioned writes: not `counter_rollups` (rebuild to upgrade).
+  { collection: 'rollup_versions', versionKey: false, minimize: false },
 );
+// Readers and writers look a document's versions up by its key.
+RollupSchema.index({ key: 1 });
 
 export function rollupModel(connection: Connection): Model<RollupDoc> {
   return (
