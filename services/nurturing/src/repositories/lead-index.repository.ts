@@ -1,3 +1,4 @@
+import { isDuplicateKeyError } from '@leadflow/platform/kafka';
 import type { Connection } from 'mongoose';
 import { Schema, type Model } from 'mongoose';
 import type { LifecycleStatus } from '../domain/lifecycle-rules.js';
@@ -58,13 +59,16 @@ export function createLeadIndexRepository({ connection }: { connection: Connecti
   const model = leadIndexModel(connection);
   return {
     async upsert(row) {
-      // By _id alone: FerretDB answers an _id lookup from the index but scans the collection for any
-      // compound filter. A lead's actions are recorded one after another (the workflow serialises its
-      // activities), so the read-compare-write cannot race with another action of the same lead.
+      // One statement: `_id` is an indexed equality (FerretDB pushes it down); the time condition is
+      // checked on that one document. A newer row fails the condition, and the upsert's insert of the
+      // same `_id` then fails on the duplicate key: that is "a newer action already wrote it". A
+      // lead's actions are recorded one after another (the workflow serialises its activities).
       const _id = `${row.oemId}:${row.leadId}`;
-      const existing = await model.findById(_id, { at: 1 }).lean<Pick<LeadIndexDoc, 'at'>>().exec();
-      if (existing !== null && existing.at.getTime() > row.at.getTime()) return;
-      await model.updateOne({ _id }, { $set: row }, { upsert: true }).exec();
+      try {
+        await model.updateOne({ _id, at: { $lte: row.at } }, { $set: row }, { upsert: true }).exec();
+      } catch (error) {
+        if (!isDuplicateKeyError(error)) throw error;
+      }
     },
     async forDealer(scope) {
       const docs = await model

@@ -108,8 +108,9 @@ export function createActivities(deps: ActivityDeps): LifecycleActivities {
         }
         throw error;
       }
-      // The write the events describe comes first: never publish what was not recorded.
-      await deps.repositories.timeline.record({
+      // The writes the events describe come first: never publish what was not recorded. The timeline
+      // record and the lead-list row are independent documents, written concurrently.
+      const recorded = deps.repositories.timeline.record({
         _id: action.id,
         oemId: action.oemId,
         leadId: action.leadId,
@@ -127,19 +128,21 @@ export function createActivities(deps: ActivityDeps): LifecycleActivities {
       });
       // The dealer's lead list follows the lifecycle (conditional on time, so a retry of an older
       // action cannot overwrite a newer one).
-      if (action.lead !== undefined && deps.repositories.leads !== undefined) {
-        await deps.repositories.leads.upsert({
-          oemId: action.oemId,
-          leadId: action.leadId,
-          dealerId: action.owner.dealerId,
-          ...(action.owner.agentId === undefined ? {} : { agentId: action.owner.agentId }),
-          ...(action.owner.queue === undefined ? {} : { queue: action.owner.queue }),
-          grade: action.lead.grade,
-          status: action.statusAfter,
-          allocatedAt: new Date(action.lead.allocatedAt),
-          at: new Date(action.at),
-        });
-      }
+      const listed =
+        action.lead === undefined || deps.repositories.leads === undefined
+          ? undefined
+          : deps.repositories.leads.upsert({
+              oemId: action.oemId,
+              leadId: action.leadId,
+              dealerId: action.owner.dealerId,
+              ...(action.owner.agentId === undefined ? {} : { agentId: action.owner.agentId }),
+              ...(action.owner.queue === undefined ? {} : { queue: action.owner.queue }),
+              grade: action.lead.grade,
+              status: action.statusAfter,
+              allocatedAt: new Date(action.lead.allocatedAt),
+              at: new Date(action.at),
+            });
+      await Promise.all([recorded, listed]);
       // In order, topic by topic as they come, so a lead's events keep their sequence.
       for (const envelope of envelopes) {
         await deps.publisher.publish(topicOf(envelope.type as ProducedEventName), envelope);
