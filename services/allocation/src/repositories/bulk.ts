@@ -2,11 +2,12 @@ import { isDuplicateKeyError } from '@leadflow/platform/kafka';
 import type { Model } from 'mongoose';
 
 /*
- * Bulk writes on FerretDB v1 stop at the first failing statement even when unordered (measured: an
- * unordered bulkWrite whose first upsert hit a duplicate key applied none of the four after it, and
- * reported one error). So a bulk write here never relies on "continue on error": inserts run in
- * order and resume after a duplicate, and counter updates are never upserts (their documents are
- * created first), so they cannot fail on a duplicate key at all.
+ * An unordered bulkWrite of updates on FerretDB v1 stops at the first failing statement (measured: of
+ * three guarded upserts, the second hit a duplicate key, the third was not applied, and the one error
+ * reported said index 0). So counters here never rely on "continue on error": their documents are
+ * created first, then every operation is a guarded update without upsert, which cannot fail on a
+ * duplicate key. (An unordered insertMany does go on past a duplicate there, with the right index;
+ * inserts run in order anyway, so the outcome does not depend on that.)
  */
 
 /** Index of the first failed statement of an ordered write, when the error says it. */
