@@ -169,17 +169,19 @@ function recordOf(
  * Grades and scores new (or reactivated) leads and announces each with `lead.scored`; a batch at a
  * time (one partition's chunk), with a fixed number of database round trips whatever its size:
  *
- *   1. one read of the batch's leads' grades (by `_id`), and one of the prior counters they need;
+ *   1. one read of the batch's leads' grades (by `_id`) and, at the same time, one of the prior
+ *      counters they need;
  *   2. grading in memory (the dictionary rules, the score, the SLA), each new grade carrying its
  *      serialized `lead.scored` envelope;
  *   3. one insert of the new grades: the commit point, unique per lead;
- *   4. one write of the score records (the grade history), derived from the grades;
- *   5. one producer request (per slice of 100) with every `lead.scored` of the batch.
+ *   4. at the same time, one write of the score records (the grade history, derived from the grades)
+ *      and one producer request (per slice of 100) with every `lead.scored` of the batch.
  *
  * Idempotent under redelivery, kill -9 and racing instances: nothing is published before the grade is
  * stored; a lead that already has a grade (a redelivery, a crash after step 3, another instance that
  * got there first) re-publishes the envelope stored with that grade — the same id and bytes, never a
- * second result — and its score record is written again from it (a crash between steps 3 and 4).
+ * second result — and, for a redelivery of its causing event, its score record is written again from
+ * it (a crash during step 4).
  */
 export function createScoreLeads(deps: ScoreLeadDeps) {
   const { leadGrades, scoreRecords, dictionaries, priors, publisher, topic } = deps;
@@ -204,36 +206,37 @@ export function createScoreLeads(deps: ScoreLeadDeps) {
     for (const envelope of envelopes)
       if (!byLead.has(envelope.data.leadId)) byLead.set(envelope.data.leadId, envelope);
     const intakes = [...byLead.values()];
-    const existing = await leadGrades.findMany(
-      intakes.map((e) => ({ oemId: e.oemId, leadId: e.data.leadId })),
-    );
+    // The grades and the priors are read at once (two round trips, one wait); the priors of a lead
+    // graded already are not used.
+    const priorInputs = intakes.map((e) => ({
+      oemId: e.oemId,
+      channel: e.data.channel,
+      intent: e.data.intent,
+      region: e.data.region,
+      at: new Date(e.occurredAt),
+    }));
+    const [existing, allPriors] = await Promise.all([
+      leadGrades.findMany(intakes.map((e) => ({ oemId: e.oemId, leadId: e.data.leadId }))),
+      priors.estimateMany(priorInputs),
+    ]);
 
-    const fresh = intakes.filter((e) => !existing.has(e.data.leadId));
+    const fresh = intakes.flatMap((envelope, i) =>
+      existing.has(envelope.data.leadId) ? [] : [{ envelope, channelPrior: allPriors[i]! }],
+    );
     // The dictionary of each OEM and brand once per batch (the resolver caches across batches).
     const dictionaryOf = new Map<string, ReturnType<DictionaryResolver['forNewLead']>>();
     const resolved = [];
-    for (const envelope of fresh) {
+    for (const { envelope, channelPrior } of fresh) {
       const key = `${envelope.oemId}\u0000${envelope.data.intent.brand ?? ''}`;
       let dictionary = dictionaryOf.get(key);
       if (dictionary === undefined) {
         dictionary = dictionaries.forNewLead(envelope.oemId, envelope.data.intent.brand);
         dictionaryOf.set(key, dictionary);
       }
-      resolved.push({ envelope, ...(await dictionary) });
+      resolved.push({ envelope, channelPrior, ...(await dictionary) });
     }
-    const channelPriors = await priors.estimateMany(
-      fresh.map((e) => ({
-        oemId: e.oemId,
-        channel: e.data.channel,
-        intent: e.data.intent,
-        region: e.data.region,
-        at: new Date(e.occurredAt),
-      })),
-    );
     const scoredAt = new Date();
-    const built = resolved.map((r, i) =>
-      buildFirstGrade({ ...r, channelPrior: channelPriors[i]!, scoredAt }),
-    );
+    const built = resolved.map((r) => buildFirstGrade({ ...r, scoredAt }));
 
     const lost = await leadGrades.insertMany(built.map((b) => b.grade));
     const won = built.filter((b) => !lost.has(b.grade.leadId));
@@ -273,10 +276,15 @@ export function createScoreLeads(deps: ScoreLeadDeps) {
       }
       envelopesOut.push(stored);
     }
-    await scoreRecords.saveMany(records);
-    for (let i = 0; i < envelopesOut.length; i += PUBLISH_SLICE) {
-      await publisher.publish(topic, envelopesOut.slice(i, i + PUBLISH_SLICE));
-    }
+    // The history entries and the announcement at once: both follow the committed grades, and a
+    // crash after either is repaired by the redelivery (entries rewritten from the grades, the stored
+    // envelopes re-published).
+    const publishing = (async () => {
+      for (let i = 0; i < envelopesOut.length; i += PUBLISH_SLICE) {
+        await publisher.publish(topic, envelopesOut.slice(i, i + PUBLISH_SLICE));
+      }
+    })();
+    await Promise.all([scoreRecords.saveMany(records), publishing]);
     for (const b of won) {
       log.info(
         {
