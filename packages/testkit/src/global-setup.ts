@@ -132,6 +132,14 @@ async function startLocal(
     `starting local servers with infra/up.sh (test profile); already running: ${alreadyRunning.join(', ') || 'none'}`,
   );
   const env = { ...process.env, LEADFLOW_PROFILE: 'test' };
+  const ours = alreadyRunning.length === 0 && wanted.length === components.length;
+  if (ours) {
+    // Test data is throw-away (every test names its own topics and databases), and a broker that
+    // kept every earlier run's topics starts slowly and runs out of file descriptors at ~20,000
+    // partitions: each run that starts the servers starts them empty.
+    const purge = await run('bash', [path.join(INFRA_DIR, 'down.sh'), '--purge'], env);
+    if (purge.code !== 0) log(`infra/down.sh --purge exited ${purge.code}`);
+  }
   const up = await run('bash', [path.join(INFRA_DIR, 'up.sh')], env);
   const printed = parseEnv(up.stdout);
   if (up.code !== 0 || !printed.KAFKA_BROKERS || !printed.MONGO_URL || !printed.TEMPORAL_ADDRESS) {
@@ -151,12 +159,12 @@ async function startLocal(
       return;
     }
     // down.sh stops every server with a pid file, so it may only run when none of them predates us.
-    if (alreadyRunning.length > 0 || wanted.length < components.length) {
+    if (!ours) {
       log(`leaving the local servers running (they were running before this test run or were not ours)`);
       return;
     }
-    log('stopping the local servers this test run started (infra/down.sh)');
-    const down = await run('bash', [path.join(INFRA_DIR, 'down.sh')], env);
+    log('stopping the local servers this test run started, and deleting their data (infra/down.sh --purge)');
+    const down = await run('bash', [path.join(INFRA_DIR, 'down.sh'), '--purge'], env);
     if (down.code !== 0) log(`infra/down.sh exited ${down.code}`);
   };
   return { infra, teardown };
