@@ -23,6 +23,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { REPO_DIR, infraUp, type RunningStack } from '@leadflow/testkit/stack';
 import { DEMO_CITIES } from '../scripts/demo/network.js';
 import { runMain, seedDemoOem, startRunStack } from './lib/harness.js';
+import { cpuBetween, sampleCpu, stackPids, type CpuUse } from './lib/cpu.js';
 import { kafkaHopsCeiling, mongoUpsertCeiling, temporalStartCeiling, type Ceiling } from './lib/ceilings.js';
 import {
   machine,
@@ -66,6 +67,8 @@ interface PhaseResult {
   acceptedToWorkflowMs: LatencySummary;
   /** Time spent in each stage (from the previous one's event), to show where the latency builds up. */
   stagesMs: Record<StageName, LatencySummary>;
+  /** CPU each process spent from the first lead sent to the end of the wait. */
+  cpu: CpuUse;
 }
 
 /** The stages a lead passes, in order, with the event that marks each and its topic. */
@@ -164,11 +167,13 @@ async function fixedRatePhase(opts: {
   token: string;
   next: ReturnType<typeof leadFactory>;
   observer: Observer;
+  pids: Record<string, number>;
 }): Promise<PhaseResult> {
   const total = Math.round(opts.rate * opts.seconds);
   const acceptedAt = new Map<string, number>();
   const ackLatency: number[] = [];
   let rejected = 0;
+  const cpuBefore = sampleCpu(opts.pids);
   const started = performance.now();
   const inFlight: Promise<void>[] = [];
   for (let i = 0; i < total; i++) {
@@ -206,6 +211,7 @@ async function fixedRatePhase(opts: {
     ids.length,
     90_000,
   );
+  const cpu = cpuBetween(cpuBefore, sampleCpu(opts.pids));
   const toAllocated = ids.flatMap((id) => {
     const t = opts.observer.allocatedAt.get(id);
     return t === undefined ? [] : [t - acceptedAt.get(id)!];
@@ -226,6 +232,7 @@ async function fixedRatePhase(opts: {
     acceptedToAllocatedMs: summarise(toAllocated),
     acceptedToWorkflowMs: summarise(toWorkflow),
     stagesMs: stageLatencies(opts.observer, acceptedAt),
+    cpu,
   };
 }
 
@@ -235,7 +242,9 @@ async function burstPhase(opts: {
   token: string;
   next: ReturnType<typeof leadFactory>;
   observer: Observer;
+  pids: Record<string, number>;
 }) {
+  const cpuBefore = sampleCpu(opts.pids);
   const batches = Array.from({ length: Math.ceil(opts.leads / 500) }, (_, b) =>
     Array.from({ length: Math.min(500, opts.leads - b * 500) }, () => opts.next()),
   );
@@ -266,6 +275,7 @@ async function burstPhase(opts: {
     180_000,
   );
   const workflowSeconds = (Date.now() - started) / 1000;
+  const cpu = cpuBetween(cpuBefore, sampleCpu(opts.pids));
   const allocated = ids.filter((id) => opts.observer.allocatedAt.has(id)).length;
   const running = ids.filter((id) => opts.observer.workflowAt.has(id)).length;
   return {
@@ -281,7 +291,38 @@ async function burstPhase(opts: {
       allocated: round(allocatedSeconds, 2),
       workflows: round(workflowSeconds, 2),
     },
+    cpu,
   };
+}
+
+const BENCH_PROCESS = 'bench (load + observer)';
+
+/** CPU milliseconds per accepted lead, by process, of one phase; the stack's total leaves the bench out. */
+function cpuPerLead(cpu: CpuUse, leads: number): { byProcess: Record<string, number>; stackMs: number } {
+  const byProcess = Object.fromEntries(
+    Object.entries(cpu.cpuSeconds).map(([name, s]) => [name, round((s * 1000) / Math.max(1, leads), 2)]),
+  );
+  const stackSeconds = cpu.totalCpuSeconds - (cpu.cpuSeconds[BENCH_PROCESS] ?? 0);
+  return { byProcess, stackMs: round((stackSeconds * 1000) / Math.max(1, leads), 2) };
+}
+
+/** The CPU table: one column per phase, one row per process, the stack's total and what it implies. */
+function cpuReport(columns: { label: string; cpu: CpuUse; leads: number }[], cores: number): string {
+  const perLead = columns.map((c) => cpuPerLead(c.cpu, c.leads));
+  const names = Object.keys(columns[0]?.cpu.cpuSeconds ?? {});
+  const rows = names.map((name) => [name, ...perLead.map((p) => p.byProcess[name] ?? '')]);
+  const lines = [
+    table([
+      ['CPU ms per lead', ...columns.map((c) => c.label)],
+      ...rows,
+      ['stack (all but the bench)', ...perLead.map((p) => p.stackMs)],
+    ]),
+    ...columns.map(
+      (c, i) =>
+        `${c.label}: the stack used ${round(perLead[i]!.stackMs, 1)} CPU ms per lead → on ${cores} cores to itself at most ~${round((cores * 1000) / Math.max(0.001, perLead[i]!.stackMs), 0)} leads/s`,
+    ),
+  ];
+  return lines.join('\n');
 }
 
 async function main(): Promise<void> {
@@ -327,12 +368,17 @@ async function main(): Promise<void> {
       infraEnv: env,
       portBase: 4100,
       logDir: path.join(REPO_DIR, '.leadflow', 'bench', `logs-${run}`),
+      // e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", then `node --import tsx bench/profile-summary.ts /tmp/prof`
+      ...(process.env.LEADFLOW_BENCH_NODE_ARGS
+        ? { nodeArgs: process.env.LEADFLOW_BENCH_NODE_ARGS.split(' ').filter(Boolean) }
+        : {}),
     });
     const { token, seeded } = await seedDemoOem(stack, 'bench');
     log(`seeded ${seeded.dealers} dealers, ${seeded.staff} staff`);
     const observer = await startObserver(brokers, prefix);
     const next = leadFactory(run, Object.values(seeded.channelIds));
-    const common = { ingestionUrl: stack.url('ingestion'), token, next, observer };
+    const pids = stackPids(stack, infra === undefined ? undefined : 'bench');
+    const common = { ingestionUrl: stack.url('ingestion'), token, next, observer, pids };
 
     log('warm-up: 50 leads');
     await fixedRatePhase({ ...common, rate: 25, seconds: 2 });
@@ -419,6 +465,14 @@ async function main(): Promise<void> {
             ...STAGES.map((s) => `${round(p.stagesMs[s.name].p50, 0)} / ${round(p.stagesMs[s.name].p99, 0)}`),
           ]),
         ]),
+        '',
+        cpuReport(
+          [
+            ...phases.map((p) => ({ label: `${p.offeredPerSecond}/s`, cpu: p.cpu, leads: p.accepted })),
+            { label: `burst of ${burst.leads}`, cpu: burst.cpu, leads: burst.accepted },
+          ],
+          Number(m.cores),
+        ),
         '',
         `sustained (burst of ${burst.leads}): accepted ${round(burst.acceptedPerSecond, 0)}/s, allocated ${round(burst.allocatedPerSecond, 0)}/s, workflows running ${round(burst.workflowsPerSecond, 0)}/s`,
         `pipeline ÷ slowest ceiling (${slowest.name}): ${round(burst.workflowsPerSecond / slowest.perSecond, 3)} (target ≥ 0.6)`,

@@ -27,6 +27,8 @@ export function startRunStack(opts: {
   logDir: string;
   supervise?: boolean;
   onUnexpectedExit?: StartServicesOptions['onUnexpectedExit'];
+  /** Node options for every service, e.g. LEADFLOW_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof". */
+  nodeArgs?: string[];
 }): Promise<RunningStack> {
   return startServices({
     env: {
@@ -41,6 +43,7 @@ export function startRunStack(opts: {
     logDir: opts.logDir,
     ...(opts.supervise === undefined ? {} : { supervise: opts.supervise }),
     ...(opts.onUnexpectedExit === undefined ? {} : { onUnexpectedExit: opts.onUnexpectedExit }),
+    ...(opts.nodeArgs === undefined ? {} : { nodeArgs: opts.nodeArgs }),
   });
 }
 
