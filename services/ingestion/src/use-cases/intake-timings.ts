@@ -5,7 +5,8 @@ import { Histogram, type Registry } from 'prom-client';
  * `/metrics`), so that a latency figure can be taken apart under load instead of guessed at:
  *
  * - `single.before_handler` — fastify until the handler runs (body parsing, authentication, roles)
- * - `single.prepare` — validation, source and channel lookups, customer key, envelope
+ * - `single.prepare` — validation, source and channel lookups, fingerprint (the record itself —
+ *   customer key, envelope — is built in the write loop for the lead id drawn: `single.write`)
  * - `single.write` — the record's group-committed insert, from queueing to done
  * - `single.publish` — the group-committed Kafka send, from queueing to acknowledged
  * - `single.total` — the whole request as fastify saw it (until the answer was written)
