@@ -156,6 +156,39 @@ describe('single leads drawing ids from pre-written outbox entries', () => {
     }
   });
 
+  it('deletes its entries on shutdown, except one holding a lead not yet on Kafka (left to the relay)', async () => {
+    const own = await mongoose
+      .createConnection(infra.mongoUrl, { dbName: uniqueDb('ingestion') })
+      .asPromise();
+    try {
+      const entries = own.collection('intake_outbox');
+      const clean = createIntakeRecordRepository(own, {
+        reserveIds: 8,
+        reserveWindowMs: WINDOW_MS,
+        leaseMs: LEASE_MS,
+      });
+      await clean.init();
+      const publish = createIntakePublisher({ publisher, records: clean, topic, now: () => new Date() });
+      const done = await clean.insert(builder(), new Date(Date.now() + LEASE_MS));
+      await publish([done.record]);
+      await clean.close();
+      expect(await entries.countDocuments({})).toBe(0);
+
+      const interrupted = createIntakeRecordRepository(own, {
+        reserveIds: 8,
+        reserveWindowMs: WINDOW_MS,
+        leaseMs: LEASE_MS,
+      });
+      const unsent = await interrupted.insert(builder(), new Date(Date.now() + LEASE_MS));
+      await interrupted.close();
+      expect((await entries.find({}).toArray()).map((e) => e.leadIds as string[])).toEqual([
+        expect.arrayContaining([unsent.record._id]),
+      ]);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('refuses only the lead whose record cannot be built, and gives a repeat the record it collided with', async () => {
     const records = await repository(8);
     const publish = createIntakePublisher({ publisher, records, topic, now: () => new Date() });
