@@ -273,6 +273,38 @@ describe('createConsumer', () => {
     expect(c.paused()).toBe(false);
   });
 
+  it('sends concurrent publish calls together, to several topics, each resolved with its messages in Kafka', async () => {
+    const [a, b] = [unique('coalesce-a'), unique('coalesce-b')];
+    await ensureTopics(kafka, [
+      { topic: a, numPartitions: 2 },
+      { topic: b, numPartitions: 2 },
+    ]);
+    const registry = new Registry();
+    const p = createPublisher({ kafka, logger: silentLogger, registry, coalesceMaxBytes: 64 * 1024 });
+    await p.connect();
+    // 60 calls at once, one or two events each, alternating topics; 3 events of ~40 kB exceed the
+    // byte bound together, so they cannot all share a request.
+    const calls = Array.from({ length: 60 }, (_, i) => ({
+      topic: i % 2 === 0 ? a : b,
+      events: Array.from({ length: 1 + (i % 2) }, () =>
+        envelope({ key: `k-${i % 7}`, data: i < 3 ? { pad: 'x'.repeat(40_000) } : {} }),
+      ),
+    }));
+    try {
+      await Promise.all(calls.map((c) => p.publish(c.topic, c.events)));
+    } finally {
+      await p.disconnect();
+    }
+    const requests = await metricValue(registry, 'leadflow_kafka_publish_requests_total', {});
+    expect(requests).toBeGreaterThanOrEqual(3);
+    expect(requests).toBeLessThan(calls.length / 2);
+    for (const topic of [a, b]) {
+      const want = calls.filter((c) => c.topic === topic).flatMap((c) => c.events.map((e) => e.id));
+      const got = await collect(kafka, topic, want.length);
+      expect(got.map((m) => m.headers[KafkaHeaders.eventId]).sort()).toEqual([...want].sort());
+    }
+  }, 120_000);
+
   it('consumes a published batch of 1,000 envelopes', async () => {
     const topic = unique('bulk');
     await ensureTopics(kafka, [{ topic, numPartitions: 3 }]);

@@ -100,3 +100,13 @@ export function publishedCounter(registry: Registry): Counter<'topic' | 'type'> 
     'type',
   ]);
 }
+
+/** Produce requests the publisher sent: fewer than publish calls when concurrent calls were coalesced. */
+export function publishRequestsCounter(registry: Registry): Counter {
+  return counter(
+    registry,
+    'leadflow_kafka_publish_requests_total',
+    'Producer requests sent by the publisher (concurrent publish calls share one).',
+    [],
+  );
+}
