@@ -29,7 +29,7 @@ import { parseArgs } from 'node:util';
 import { Events, type AnyEnvelope } from '@leadflow/contracts/events';
 import { Topics } from '@leadflow/contracts/topics';
 import { createTokenVerifier, LOCAL_DEV_JWT_SECRET } from '@leadflow/platform/auth';
-import { createKafka, createPublisher, ensureTopics } from '@leadflow/platform/kafka';
+import { createKafka, createPublisher, ensureTopics, onlyDuplicateKeys } from '@leadflow/platform/kafka';
 import { createLogger } from '@leadflow/platform/logger';
 import { createMetrics } from '@leadflow/platform/metrics';
 import { connectMongo } from '@leadflow/platform/mongo';
@@ -220,7 +220,19 @@ async function main(): Promise<void> {
         v: 1,
       };
     });
-    await collection.insertMany(batch, { ordered: false });
+    // Retried on a dropped connection (the shared FerretDB may be restarted by another run); a retry
+    // after a partial insert meets its own documents as duplicate keys.
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await collection.insertMany(batch, { ordered: false });
+        break;
+      } catch (error) {
+        if (onlyDuplicateKeys(error)) break;
+        if (attempt >= 5) throw error;
+        log(`pre-load write failed (${String(error)}); retrying`);
+        await sleep(2_000 * attempt);
+      }
+    }
     written += batch.length;
   }
   // Where "since the beginning" (KPI A's carried-over leads) starts.
