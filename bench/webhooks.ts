@@ -15,6 +15,7 @@
  *   node --import tsx bench/webhooks.ts [--rate 20] [--seconds 20] [--burst 2000] [--subscriptions 4]
  */
 import { createServer } from 'node:http';
+import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { makeEnvelope, type AnyEnvelope } from '@leadflow/contracts/events';
@@ -57,6 +58,7 @@ const PHASE_TIMEOUT_MS = 90_000;
 /** What "in seconds, not batched minutes late" means here, per instance on this machine. */
 const TARGETS = { latencyP99Ms: 2_000, deliveriesPerSecond: 200 };
 
+const loadAtStart = round(os.loadavg()[0] ?? 0, 2);
 const log = (msg: string) => process.stderr.write(`[bench:webhooks] ${msg}\n`);
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:19092').split(',');
 const mongoUrl = process.env.MONGO_URL ?? 'mongodb://127.0.0.1:37017';
@@ -179,6 +181,15 @@ async function writeCeiling(seconds: number): Promise<{ writesPerSecond: number;
   return { writesPerSecond: round((times.length * 2) / seconds, 1), writeMs: summarise(times) };
 }
 
+/**
+ * User + system CPU seconds of this process since `start`: the whole in-process path (relay, fan-out,
+ * dispatcher, receiver and the publisher), which the machine's load barely moves, unlike wall time.
+ */
+function cpuSecondsSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
+}
+
 log('database write ceiling (5 s)');
 const ceiling = await writeCeiling(5);
 log(`warm-up (${SUBSCRIPTIONS} subscriptions → ${receiverUrl})`);
@@ -192,6 +203,7 @@ await collect(warm);
 
 log(`latency: ${RATE} events/s for ${SECONDS} s (${RATE * SUBSCRIPTIONS} deliveries/s offered)`);
 const paced = new Map<string, number>();
+const latencyCpu = process.cpuUsage();
 const started = Date.now();
 for (let i = 0; i < RATE * SECONDS; i += 1) {
   const due = started + (i * 1000) / RATE;
@@ -203,10 +215,12 @@ for (let i = 0; i < RATE * SECONDS; i += 1) {
   publisher.publish(topic, e).catch((error: unknown) => log(`publish failed: ${String(error)}`));
 }
 const latencyRun = await collect(paced);
+const latencyCpuSeconds = cpuSecondsSince(latencyCpu);
 const latency: LatencySummary = summarise(latencyRun.latencies);
 
 log(`throughput: a burst of ${BURST} events (${BURST * SUBSCRIPTIONS} deliveries)`);
 const burst = new Map<string, number>();
+const burstCpu = process.cpuUsage();
 const burstStart = Date.now();
 for (let i = 0; i < BURST; i += 100) {
   const batch = Array.from({ length: Math.min(100, BURST - i) }, nextEvent);
@@ -215,6 +229,7 @@ for (let i = 0; i < BURST; i += 100) {
   await publisher.publish(topic, batch);
 }
 const burstRun = await collect(burst);
+const burstCpuSeconds = cpuSecondsSince(burstCpu);
 const burstSeconds = (burstRun.lastAt - burstStart) / 1000;
 const deliveriesPerSecond = burstRun.delivered / burstSeconds;
 const burstLatency = summarise(burstRun.latencies);
@@ -240,6 +255,8 @@ const results = {
     expected: paced.size * SUBSCRIPTIONS,
     delivered: latencyRun.delivered,
     eventToDeliveryMs: latency,
+    cpuSeconds: round(latencyCpuSeconds, 2),
+    cpuSecondsPer1000Events: round((latencyCpuSeconds * 1000) / paced.size, 2),
   },
   throughput: {
     expected: burst.size * SUBSCRIPTIONS,
@@ -247,6 +264,8 @@ const results = {
     seconds: round(burstSeconds, 2),
     deliveriesPerSecond: round(deliveriesPerSecond, 1),
     eventToDeliveryMs: burstLatency,
+    cpuSeconds: round(burstCpuSeconds, 2),
+    cpuSecondsPer1000Events: round((burstCpuSeconds * 1000) / burst.size, 2),
   },
   ratios: {
     latencyP99TargetOverMeasured: round(TARGETS.latencyP99Ms / latency.p99, 2),
@@ -274,6 +293,9 @@ process.stdout.write(
     ],
     ['delivered / expected (burst)', `${burstRun.delivered}/${burst.size * SUBSCRIPTIONS}`, '', ''],
     ['event → delivery p99 in the burst (ms)', burstLatency.p99, '', ''],
+    ['CPU s per 1,000 events, latency phase (this process)', results.latency.cpuSecondsPer1000Events, '', ''],
+    ['CPU s per 1,000 events, burst (this process)', results.throughput.cpuSecondsPer1000Events, '', ''],
+    ['load average 1 min (start / end)', `${loadAtStart} / ${round(os.loadavg()[0] ?? 0, 2)}`, '', ''],
     ['database writes/s, sequential (ceiling)', ceiling.writesPerSecond, '', ''],
     [
       'database write p50 / p99 (ms)',

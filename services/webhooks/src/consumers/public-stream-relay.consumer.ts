@@ -10,13 +10,18 @@ import {
 import type { Logger } from '@leadflow/platform/logger';
 import type { Metrics } from '@leadflow/platform/metrics';
 import { CompressionTypes, type Kafka, type Producer } from 'kafkajs';
-import { relayDecision } from '../domain/public-stream.js';
+import { relayDecision, type RelayDecision } from '../domain/public-stream.js';
+
+/** Largest chunk of one internal partition relayed with one publish. */
+export const RELAY_BATCH_SIZE = 500;
 
 /** The contracts' full check (header and payload per type), as the platform consumer takes it. */
 const parseLeadEvent: EnvelopeParser = (raw) => {
   const result = parseEnvelope(raw);
   return result.ok ? { ok: true, envelope: result.envelope } : result;
 };
+
+type PublishDecision = Extract<RelayDecision, { kind: 'publish' }>;
 
 export interface PublicStreamRelayOptions {
   kafka: Kafka;
@@ -60,32 +65,36 @@ export function createPublicStreamRelay(options: PublicStreamRelayOptions): Publ
     parse: parseLeadEvent,
     dedup: options.relayed,
     concurrency: options.concurrency,
-    handler: async (envelope, ctx) => {
-      const decision = relayDecision(envelope as AnyEnvelope);
-      switch (decision.kind) {
-        case 'internal':
-          return;
-        case 'invalid':
-          throw new NonRetriableError(decision.reason);
-        case 'publish':
-          await producer.send({
-            topic: options.publicTopic,
-            acks: -1,
-            compression: CompressionTypes.None,
-            messages: [
-              {
-                key: decision.record.key,
-                value: decision.record.value,
-                headers: {
-                  [KafkaHeaders.eventId]: decision.record.event.id,
-                  [KafkaHeaders.eventType]: decision.record.event.type,
-                  'content-type': 'application/json',
-                },
-              },
-            ],
-          });
-          ctx.logger.debug('event relayed to the public stream');
-      }
+    maxBatchSize: RELAY_BATCH_SIZE,
+    batchHandler: async (envelopes, ctx) => {
+      // The dedup store is read once before the chunk and marked after it, so an event that occurs
+      // twice in one chunk (an upstream retry) is published once here, as the per-message path would.
+      const seen = new Set<string>();
+      const unique = envelopes.filter((e) => (seen.has(e.id) ? false : (seen.add(e.id), true)));
+      const decisions = unique.map((envelope) => relayDecision(envelope as AnyEnvelope));
+      // Before anything is published: the platform then re-runs the chunk one envelope at a time,
+      // which publishes the others once each and dead-letters this one alone.
+      const invalid = decisions.find((d) => d.kind === 'invalid');
+      if (invalid !== undefined) throw new NonRetriableError(invalid.reason);
+      const records = decisions.filter((d): d is PublishDecision => d.kind === 'publish');
+      if (records.length === 0) return;
+      // One acks=all send, in offset order (idempotent producer, one request in flight): a lead's
+      // events keep their order on the public topic.
+      await producer.send({
+        topic: options.publicTopic,
+        acks: -1,
+        compression: CompressionTypes.None,
+        messages: records.map(({ record }) => ({
+          key: record.key,
+          value: record.value,
+          headers: {
+            [KafkaHeaders.eventId]: record.event.id,
+            [KafkaHeaders.eventType]: record.event.type,
+            'content-type': 'application/json',
+          },
+        })),
+      });
+      ctx.logger.debug({ relayed: records.length }, 'events relayed to the public stream');
     },
   });
   return {

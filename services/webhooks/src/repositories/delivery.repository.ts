@@ -11,6 +11,7 @@ import {
   type OutcomeDoc,
   type ScheduleDoc,
 } from './delivery.schema.js';
+import { insertMissing, uniqueById } from './insert-missing.js';
 
 export type StoredDelivery = DeliveryDoc;
 /** A delivery as the dispatcher sees it: its schedule entry. */
@@ -108,17 +109,16 @@ export function createDeliveryRepository(connection: Connection): DeliveryReposi
   const attemptColl = () => connection.collection<AttemptDoc>(attempts.collection.collectionName);
   const outcomeColl = () => connection.collection<OutcomeDoc>('delivery_outcomes');
 
-  async function insertIgnoringDuplicates<T extends { _id: string }>(
-    insert: (docs: T[]) => Promise<{ insertedCount: number }>,
+  /** Ordered bulk insert of the documents that do not exist yet (see {@link insertMissing}). */
+  function insertNew<T extends { _id: string }>(
+    coll: { insertMany(docs: T[], options: { ordered: true }): Promise<{ insertedCount: number }> },
+    ids: (ids: string[]) => Promise<{ _id: string }[]>,
     docs: T[],
   ): Promise<number> {
-    try {
-      return (await insert(docs)).insertedCount;
-    } catch (error) {
-      if (!isDuplicateKeyError(error)) throw error;
-      const inserted = (error as { insertedCount?: unknown }).insertedCount;
-      return typeof inserted === 'number' ? inserted : 0;
-    }
+    return insertMissing(docs, {
+      insert: async (pending) => (await coll.insertMany(pending, { ordered: true })).insertedCount,
+      existing: async (pending) => new Set((await ids(pending)).map((doc) => doc._id)),
+    });
   }
 
   async function insertAttempt(doc: AttemptDoc): Promise<boolean> {
@@ -141,11 +141,26 @@ export function createDeliveryRepository(connection: Connection): DeliveryReposi
       // In parallel: the schedule is written even when the log entry exists (a crash may have come
       // between the two), and a delivery that already ended is recognised by its outcome record
       // after its next claim, so neither order nor a partial failure can lose or repeat a delivery.
+      // Each is one ordered bulk insert that skips the ids present (never continue-on-error, which
+      // FerretDB does not honour: it stops at the first duplicate and would drop the rest).
+      const unique = uniqueById(docs);
+      const idsIn = (ids: string[]) => ({ _id: { $in: ids } });
       const [created] = await Promise.all([
-        insertIgnoringDuplicates((d) => logColl().insertMany(d, { ordered: false }), docs.map(toLog)),
-        insertIgnoringDuplicates(
-          (d) => scheduleColl().insertMany(d, { ordered: false }),
-          docs.map(toSchedule),
+        insertNew(
+          logColl(),
+          (ids) =>
+            logColl()
+              .find(idsIn(ids), { projection: { _id: 1 } })
+              .toArray(),
+          unique.map(toLog),
+        ),
+        insertNew(
+          scheduleColl(),
+          (ids) =>
+            scheduleColl()
+              .find(idsIn(ids), { projection: { _id: 1 } })
+              .toArray(),
+          unique.map(toSchedule),
         ),
       ]);
       return created;
