@@ -19,7 +19,7 @@
  * Writes bench/results/nurturing.json, terminates its workflows, deletes its schedules and drops its
  * database (unless `--keep`). Never asserts. Bounded by `--timeout-seconds` per phase.
  *
- *   node --import tsx bench/nurturing.ts [--leads 200] [--timeout-seconds 90] [--keep]
+ *   node --import tsx bench/nurturing.ts [--leads 200] [--timeout-seconds 90] [--batch-concurrency n] [--keep]
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -42,6 +42,8 @@ const { values: args } = parseArgs({
     leads: { type: 'string', default: '200' },
     'timeout-seconds': { type: 'string', default: '90' },
     keep: { type: 'boolean', default: false },
+    /** Leads of one consumer batch started at once (the service's CONSUMER_BATCH_CONCURRENCY). */
+    'batch-concurrency': { type: 'string' },
   },
 });
 const LEADS = Number(args.leads);
@@ -71,6 +73,9 @@ const service = await startService(
     TEMPORAL_ADDRESS: temporalAddress,
     TEMPORAL_TASK_QUEUE: taskQueue,
     KAFKA_TOPIC_PREFIX: prefix,
+    ...(args['batch-concurrency'] === undefined
+      ? {}
+      : { CONSUMER_BATCH_CONCURRENCY: args['batch-concurrency'] }),
   }),
   { logger },
 );
