@@ -56,6 +56,24 @@ export interface BatchContext {
  */
 export type BatchHandler = (envelopes: Envelope[], ctx: BatchContext) => Promise<void>;
 
+/**
+ * The per-message context of one envelope a batch handler handles on its own (a chunk's envelope
+ * given to per-message logic): the batch's topic, partition and first offset, a logger naming the
+ * event, and no backpressure (a per-message-mode feature).
+ */
+export function messageContextOf(ctx: BatchContext, envelope: Envelope): MessageContext {
+  return {
+    topic: ctx.topic,
+    partition: ctx.partition,
+    offset: ctx.firstOffset,
+    headers: {},
+    logger: ctx.logger.child({ eventId: envelope.id, eventType: envelope.type }),
+    signal: ctx.signal,
+    attempt: ctx.attempt,
+    pausePartition: () => undefined,
+  };
+}
+
 export interface CreateConsumerOptions {
   kafka: Kafka;
   groupId: string;

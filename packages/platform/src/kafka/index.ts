@@ -14,6 +14,7 @@ export {
 } from './publisher.js';
 export {
   createConsumer,
+  messageContextOf,
   type CreateConsumerOptions,
   type BatchContext,
   type BatchHandler,

@@ -1,6 +1,7 @@
 import type { Envelope } from '@leadflow/contracts/envelope';
 import type { AnyEnvelope, EnvelopeOf } from '@leadflow/contracts/events';
-import type { BatchContext, BatchHandler, MessageContext, MessageHandler } from '@leadflow/platform/kafka';
+import type { BatchHandler, MessageContext, MessageHandler } from '@leadflow/platform/kafka';
+import { messageContextOf } from '@leadflow/platform/kafka';
 import type { AllocationDeps } from '../use-cases/deps.js';
 import { createLeadRegradedHandler } from './lead-regraded.consumer.js';
 import { allocateScoredRun, createLeadScoredHandler } from './lead-scored.consumer.js';
@@ -32,21 +33,6 @@ export function createAllocationHandler(deps: AllocationDeps): MessageHandler {
   };
 }
 
-/** The per-message context of one envelope handled inside a batch. */
-function messageContext(ctx: BatchContext, envelope: Envelope): MessageContext {
-  return {
-    topic: ctx.topic,
-    partition: ctx.partition,
-    offset: ctx.firstOffset,
-    headers: {},
-    logger: ctx.logger.child({ eventId: envelope.id, eventType: envelope.type }),
-    signal: ctx.signal,
-    attempt: ctx.attempt,
-    // Backpressure is a per-message-mode feature; nothing in allocation asks for it.
-    pausePartition: () => undefined,
-  };
-}
-
 /**
  * The consumer's batch mode: each run of consecutive `lead.scored` in the chunk is allocated together
  * (`allocateScoredRun`); every other event is handled on its own, in order, by the per-message
@@ -58,7 +44,7 @@ export function createAllocationBatchHandler(deps: AllocationDeps): BatchHandler
   return async (envelopes, ctx) => {
     if (envelopes.length === 1 && envelopes[0] !== undefined) {
       const [envelope] = envelopes;
-      return single(envelope, messageContext(ctx, envelope));
+      return single(envelope, messageContextOf(ctx, envelope));
     }
     let run: EnvelopeOf<'lead.scored'>[] = [];
     const flush = async () => {
@@ -75,7 +61,7 @@ export function createAllocationBatchHandler(deps: AllocationDeps): BatchHandler
         continue;
       }
       await flush();
-      await single(envelope, messageContext(ctx, envelope));
+      await single(envelope, messageContextOf(ctx, envelope));
     }
     await flush();
   };

@@ -1,12 +1,7 @@
 import type { Envelope } from '@leadflow/contracts/envelope';
 import { isEventName, type EnvelopeOf } from '@leadflow/contracts/events';
-import type {
-  BatchContext,
-  BatchHandler,
-  MessageContext,
-  MessageHandler,
-  ProcessedEvents,
-} from '@leadflow/platform/kafka';
+import type { BatchHandler, MessageHandler, ProcessedEvents } from '@leadflow/platform/kafka';
+import { messageContextOf } from '@leadflow/platform/kafka';
 import type { LeadRepository } from '../repositories/lead.repository.js';
 import { createLeadClosedHandler, isClosingEvent, type ClosingEnvelope } from './lead-closed.consumer.js';
 import { createLeadOwnerHandler, isOwnerEvent, type OwnerEnvelope } from './lead-owner.consumer.js';
@@ -64,22 +59,12 @@ export function createCleansingBatchHandler(deps: CleansingHandlerDeps): BatchHa
     if (processed.addMany !== undefined) return processed.addMany(groupId, ids);
     for (const id of ids) await processed.add(groupId, id);
   };
-  const messageContext = (envelope: Envelope, ctx: BatchContext): MessageContext => ({
-    topic: ctx.topic,
-    partition: ctx.partition,
-    offset: ctx.firstOffset,
-    headers: {},
-    logger: ctx.logger.child({ eventId: envelope.id, eventType: envelope.type }),
-    signal: ctx.signal,
-    attempt: ctx.attempt,
-    pausePartition: () => undefined,
-  });
 
   return async (envelopes, ctx) => {
     if (ctx.fallback) {
       for (const envelope of envelopes) {
         if (isMarked(envelope) && (await processed.has(groupId, envelope.id))) continue;
-        await handleOne(envelope, messageContext(envelope, ctx));
+        await handleOne(envelope, messageContextOf(ctx, envelope));
         if (isMarked(envelope)) await processed.add(groupId, envelope.id);
       }
       return;
@@ -97,7 +82,7 @@ export function createCleansingBatchHandler(deps: CleansingHandlerDeps): BatchHa
         continue;
       }
       await flush();
-      if (!seen.has(envelope.id)) await handleOne(envelope, messageContext(envelope, ctx));
+      if (!seen.has(envelope.id)) await handleOne(envelope, messageContextOf(ctx, envelope));
     }
     await flush();
     const toMark = markedIds.filter((id) => !seen.has(id));

@@ -1,21 +1,7 @@
 import type { Envelope } from '@leadflow/contracts/envelope';
-import type { BatchContext, BatchHandler, MessageContext } from '@leadflow/platform/kafka';
+import type { BatchHandler, MessageContext } from '@leadflow/platform/kafka';
+import { messageContextOf } from '@leadflow/platform/kafka';
 import type { CalendarRepository } from '../repositories/calendar.repository.js';
-
-/** The per-message context of one envelope handled inside a batch. */
-export function messageContext(ctx: BatchContext, envelope: Envelope): MessageContext {
-  return {
-    topic: ctx.topic,
-    partition: ctx.partition,
-    offset: ctx.firstOffset,
-    headers: {},
-    logger: ctx.logger.child({ eventId: envelope.id, eventType: envelope.type }),
-    signal: ctx.signal,
-    attempt: ctx.attempt,
-    // Backpressure is a per-message-mode feature; nothing in nurturing asks for it.
-    pausePartition: () => undefined,
-  };
-}
 
 /** The lead an event is about (every topic nurturing consumes is keyed by it). */
 const leadOf = (envelope: Envelope): string => {
@@ -38,7 +24,7 @@ export function createLeadBatchHandler(
   return async (envelopes, ctx) => {
     if (envelopes.length === 1 && envelopes[0] !== undefined) {
       const [envelope] = envelopes;
-      return handle(envelope, messageContext(ctx, envelope));
+      return handle(envelope, messageContextOf(ctx, envelope));
     }
     const byLead = new Map<string, Envelope[]>();
     for (const envelope of envelopes) {
@@ -54,7 +40,7 @@ export function createLeadBatchHandler(
         try {
           for (const envelope of lead) {
             if (ctx.signal.aborted) throw new Error('batch abandoned: the consumer is shutting down');
-            await handle(envelope, messageContext(ctx, envelope));
+            await handle(envelope, messageContextOf(ctx, envelope));
           }
         } catch (error) {
           failures.push(error);
